@@ -1,0 +1,8 @@
+"""Exact unlearning by isolation: sharded (SISA) and class-partitioned (ARCANE) ensembles."""
+
+from skunlearn.ensemble._sharded import (
+    ShardedEnsembleClassifier,
+    ShardedEnsembleRegressor,
+)
+
+__all__ = ["ShardedEnsembleClassifier", "ShardedEnsembleRegressor"]

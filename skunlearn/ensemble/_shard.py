@@ -1,0 +1,126 @@
+"""Training one shard: the module-level worker that joblib runs, and its helpers.
+
+The worker receives only the shard's own rows (never the ensemble, never the whole training
+set), so that a process or cluster backend ships each task the data it needs and nothing more.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils.validation import check_is_fitted
+
+MAX_SEED = np.iinfo(np.int32).max
+
+
+def seed_estimator(estimator, seed: int):
+    """Give every ``random_state`` parameter of ``estimator`` (nested ones too) an int seed.
+
+    The seeds are drawn from ``seed``, so a shard retrained later with the same ``seed``
+    reproduces the randomness of its first fit.
+    """
+    rng = np.random.RandomState(seed)
+    to_set = {
+        key: int(rng.randint(MAX_SEED))
+        for key in sorted(estimator.get_params(deep=True))
+        if key == "random_state" or key.endswith("__random_state")
+    }
+    if to_set:
+        estimator.set_params(**to_set)
+    return estimator
+
+
+class SingleClassClassifier(ClassifierMixin, BaseEstimator):
+    """Stands in for a shard whose retained rows all carry one class.
+
+    Many classifiers refuse to fit on a single class, and every classifier that accepts it
+    predicts that class with certainty, so a shard in that state is represented by this
+    constant model, both at fit and after unlearning.
+    """
+
+    def fit(self, X, y, sample_weight=None):
+        self.classes_ = np.unique(y)
+        if self.classes_.size != 1:
+            raise ValueError("SingleClassClassifier is fitted on one class only.")
+        self.n_features_in_ = X.shape[1]
+        return self
+
+    def predict(self, X):
+        check_is_fitted(self)
+        return np.repeat(self.classes_, X.shape[0])
+
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        return np.ones((X.shape[0], 1))
+
+    def decision_function(self, X):
+        check_is_fitted(self)
+        return np.ones(X.shape[0])
+
+
+def train_shard(
+    estimator,
+    X,
+    y,
+    sample_weight,
+    slice_sizes,
+    *,
+    is_classifier: bool = False,
+    classes=None,
+    start_slice: int = 0,
+    start_model=None,
+):
+    """Fit one shard, slice by slice from ``start_slice``, and return its states.
+
+    Parameters
+    ----------
+    estimator : estimator
+        Unfitted template (already seeded) for this shard.
+    X, y, sample_weight : arrays
+        The shard's retained rows, in training order (``sample_weight`` may be None).
+    slice_sizes : sequence of int
+        Number of rows in each slice; a single slice means an ordinary ``fit``.
+    is_classifier : bool, default=False
+        Whether the shard is a classifier (single-class shards then get a constant model).
+    classes : ndarray, default=None
+        For sliced classifiers, every class of the ensemble (given to ``partial_fit``).
+    start_slice : int, default=0
+        First slice to train; earlier slices are represented by ``start_model``.
+    start_model : estimator, default=None
+        The checkpoint after slice ``start_slice - 1`` (None when no slice before it held rows).
+
+    Returns
+    -------
+    model : estimator or None
+        The state after the last slice; None if the shard has no rows.
+    checkpoints : list
+        The states after slices ``start_slice .. n_slices - 2`` (None where no row was seen yet).
+    """
+    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+    if len(slice_sizes) == 1:
+        # Rows of zero weight teach nothing: a shard with no other rows is left out, and a
+        # shard whose weighted rows carry one class predicts that class.
+        informative = y if sample_weight is None else y[sample_weight > 0]
+        if informative.shape[0] == 0:
+            return None, []
+        if is_classifier and np.unique(informative).size == 1:
+            return SingleClassClassifier().fit(X, informative), []
+        return clone(estimator).fit(X, y, **weights), []
+
+    bounds = np.concatenate([[0], np.cumsum(slice_sizes)])
+    model = copy.deepcopy(start_model)
+    checkpoints = []
+    for r in range(start_slice, len(slice_sizes)):
+        lo, hi = bounds[r], bounds[r + 1]
+        if hi > lo and (sample_weight is None or sample_weight[lo:hi].any()):
+            if model is None:
+                model = clone(estimator)
+            params = {} if classes is None else {"classes": classes}
+            if sample_weight is not None:
+                params["sample_weight"] = sample_weight[lo:hi]
+            model.partial_fit(X[lo:hi], y[lo:hi], **params)
+        if r < len(slice_sizes) - 1:
+            checkpoints.append(copy.deepcopy(model))
+    return model, checkpoints

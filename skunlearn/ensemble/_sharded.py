@@ -1,0 +1,753 @@
+"""Sharded, isolated, sliced and aggregated (SISA) ensembles that unlearn exactly."""
+
+from __future__ import annotations
+
+import time
+from numbers import Integral
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    RegressorMixin,
+    _fit_context,
+    clone,
+    is_classifier,
+)
+from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
+from sklearn.utils import check_random_state, get_tags
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.parallel import Parallel, delayed
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
+
+from skunlearn.base import UnlearnerMixin
+from skunlearn.ensemble._aggregation import mean_decision, mean_proba, vote_counts
+from skunlearn.ensemble._partition import assign_shards, split_slices
+from skunlearn.ensemble._shard import MAX_SEED, seed_estimator, train_shard
+
+__all__ = ["ShardedEnsembleClassifier", "ShardedEnsembleRegressor"]
+
+
+def _estimator_has(attr):
+    """Check the wrapped estimator (fitted or not) for ``attr``, for ``available_if``."""
+
+    def check(self):
+        return hasattr(self._template(), attr)
+
+    return check
+
+
+class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
+    """Shared machinery of the sharded classifier and regressor.
+
+    Fitted state, besides the public attributes documented on the subclasses:
+
+    - ``_shard_data[k]``: ``(X, y, sample_weight)`` of shard ``k``'s retained rows, in training
+      order (``sample_weight`` may be None). Forgetting a row rebuilds these arrays without it.
+    - ``_checkpoints[k][r]``: the state of shard ``k`` after its slices ``0 .. r``.
+    - ``_shard_seeds[k]``: the int seed every fit of shard ``k`` uses.
+    - ``_shard_of_position[i]``: the shard that held training row ``i``.
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict"]), None],
+        "n_shards": [Interval(Integral, 1, None, closed="left")],
+        "n_slices": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        n_shards=5,
+        n_slices=1,
+        partition="random",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        self.estimator = estimator
+        self.n_shards = n_shards
+        self.n_slices = n_slices
+        self.partition = partition
+        self.n_jobs = n_jobs
+        self.random_state = random_state
+        self.verbose = verbose
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _template(self):
+        return self._default_estimator() if self.estimator is None else self.estimator
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        inner = get_tags(self._template())
+        tags.input_tags.sparse = inner.input_tags.sparse
+        tags.input_tags.allow_nan = inner.input_tags.allow_nan
+        tags.input_tags.positive_only = inner.input_tags.positive_only
+        tags.input_tags.categorical = inner.input_tags.categorical
+        tags.input_tags.string = inner.input_tags.string
+        tags.target_tags.multi_output = inner.target_tags.multi_output and not isinstance(
+            self, ClassifierMixin
+        )
+        return tags
+
+    def _log(self, message: str) -> None:
+        if self.verbose:
+            print(f"[{type(self).__name__}] {message}", flush=True)
+
+    def _run_shards(self, tasks, what: str):
+        """Train shards in parallel; ``tasks`` maps a shard to the keyword args of
+        :func:`train_shard` (its estimator and its own rows only)."""
+        shards = list(tasks)
+        parallel = Parallel(n_jobs=self.n_jobs, return_as="generator")
+        results = parallel(delayed(train_shard)(**tasks[k]) for k in shards)
+        start = time.perf_counter()
+        out = {}
+        for done, (k, result) in enumerate(zip(shards, results), start=1):
+            out[k] = result
+            self._log(
+                f"{what} shard {k} ({tasks[k]['y'].shape[0]} rows): {done}/{len(shards)} done, "
+                f"{time.perf_counter() - start:.1f}s"
+            )
+        return out
+
+    def _shard_task(self, k, X, y, sample_weight, slices, classes, start_slice=0, start_model=None):
+        return {
+            "estimator": seed_estimator(clone(self._template()), int(self._shard_seeds[k])),
+            "X": X,
+            "y": y,
+            "sample_weight": sample_weight,
+            "slice_sizes": [s.size for s in slices],
+            # Sliced classifiers must be told every class on their first partial_fit.
+            "is_classifier": is_classifier(self),
+            "classes": classes if self.n_slices > 1 else None,
+            "start_slice": start_slice,
+            "start_model": start_model,
+        }
+
+    def _prepare_targets(self, y):
+        """Record what the targets say before the shards train (classes, for classifiers)."""
+
+    def _retained_class_counts(self, plan):
+        """Rows per class of ``classes_`` left after the planned removal (None: regressor)."""
+        return None
+
+    # -- fit -------------------------------------------------------------------------------
+
+    def _validate_fit_inputs(self, X, y, sample_weight, groups, deletion_prior):
+        template = self._template()
+        multi_output = get_tags(template).target_tags.multi_output and not is_classifier(self)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            ensure_all_finite=False,
+            multi_output=multi_output,
+        )
+        if hasattr(X, "tocsr"):
+            X = X.tocsr()  # shards are cut by rows
+        n = X.shape[0]
+        if sample_weight is not None:
+            if not has_fit_parameter(template, "sample_weight"):
+                raise ValueError(
+                    f"The wrapped estimator {type(template).__name__} does not accept "
+                    "sample_weight in fit."
+                )
+            sample_weight = _check_sample_weight(sample_weight, X)
+            if not np.any(sample_weight > 0):
+                raise ValueError("Sample weights must contain at least one non-zero number.")
+        if groups is not None:
+            groups = np.asarray(groups)
+            if groups.shape != (n,):
+                raise ValueError(
+                    f"groups must have one label per row: expected shape ({n},), got "
+                    f"{groups.shape}."
+                )
+            if self.partition == "stratified":
+                raise ValueError(
+                    "partition='stratified' cannot keep groups together; use "
+                    "partition='random' with groups."
+                )
+        if deletion_prior is not None:
+            deletion_prior = np.asarray(deletion_prior, dtype=float)
+            if deletion_prior.shape != (n,):
+                raise ValueError(
+                    f"deletion_prior must have one value per row: expected shape ({n},), "
+                    f"got {deletion_prior.shape}."
+                )
+            if not np.all(np.isfinite(deletion_prior)) or np.any(deletion_prior < 0):
+                raise ValueError("deletion_prior must be finite and non-negative.")
+        if self.n_slices > 1 and not hasattr(template, "partial_fit"):
+            raise ValueError(
+                f"n_slices={self.n_slices} trains each shard slice by slice with "
+                f"partial_fit, which {type(template).__name__} does not have. Use "
+                "n_slices=1, or an incremental estimator (SGDClassifier, GaussianNB, "
+                "MLPClassifier, ...)."
+            )
+        return X, y, sample_weight, groups, deletion_prior
+
+    def _fit(self, X, y, sample_weight=None, groups=None, deletion_prior=None):
+        X, y, sample_weight, groups, deletion_prior = self._validate_fit_inputs(
+            X, y, sample_weight, groups, deletion_prior
+        )
+        self._prepare_targets(y)
+        n = X.shape[0]
+        rng = check_random_state(self.random_state)
+        shards = assign_shards(
+            n,
+            self.n_shards,
+            rng,
+            y=y,
+            stratify=self.partition == "stratified",
+            groups=groups,
+            deletion_prior=deletion_prior,
+        )
+        self._shard_seeds = rng.randint(MAX_SEED, size=self.n_shards)
+        slices = [split_slices(s, self.n_slices) for s in shards]
+
+        data = [(X[s], y[s], None if sample_weight is None else sample_weight[s]) for s in shards]
+        classes = getattr(self, "classes_", None)
+        tasks = {k: self._shard_task(k, *data[k], slices[k], classes) for k in range(self.n_shards)}
+        self._log(f"fitting {self.n_shards} shards of about {n // self.n_shards} rows")
+        results = self._run_shards(tasks, "fitted")
+
+        self.estimators_ = [results[k][0] for k in range(self.n_shards)]
+        self._checkpoints = [results[k][1] for k in range(self.n_shards)]
+        self._shard_data = data
+        self.shard_indices_ = shards
+        self.slice_indices_ = slices
+        shard_of_position = np.empty(n, dtype=np.intp)
+        for k, s in enumerate(shards):
+            shard_of_position[s] = k
+        self._shard_of_position = shard_of_position
+        self._reset_unlearning(n)
+        return self
+
+    # -- unlearn ---------------------------------------------------------------------------
+
+    def _plan(self, positions, replay_all=False):
+        """For each shard to retrain: the mask of its rows kept, its new slices and the first
+        slice to replay. Pure: reads the fitted state and changes nothing.
+
+        With ``replay_all``, every non-empty shard is replayed from its first slice.
+        """
+        plan = {}
+        shard_of = self._shard_of_position[positions]
+        shards = range(self.n_shards) if replay_all else np.unique(shard_of)
+        for k in shards:
+            removed = positions[shard_of == k]
+            if self.shard_indices_[k].size == 0:
+                continue  # an empty shard stays empty
+            hit = [np.isin(s, removed) for s in self.slice_indices_[k]]
+            new_slices = [s[~h] for s, h in zip(self.slice_indices_[k], hit)]
+            first = 0 if replay_all else next(r for r, h in enumerate(hit) if h.any())
+            keep = ~np.isin(self.shard_indices_[k], removed)
+            plan[int(k)] = (keep, new_slices, first)
+        return plan
+
+    def _replay_size(self, new_slices, first) -> int:
+        return int(sum(s.size for s in new_slices[first:]))
+
+    def _unlearn(self, positions):
+        plan = self._plan(positions)
+        counts = self._retained_class_counts(plan)
+        classes = None if counts is None else self.classes_[counts > 0]
+        if classes is not None and classes.size < self.classes_.size and self.n_slices > 1:
+            # A class vanished: sliced shards were told every class at their first
+            # partial_fit, so each must be replayed from scratch with the classes left.
+            plan = self._plan(positions, replay_all=True)
+        tasks = {}
+        for k, (keep, new_slices, first) in plan.items():
+            X_k, y_k, w_k = self._shard_data[k]
+            data = (X_k[keep], y_k[keep], None if w_k is None else w_k[keep])
+            start_model = self._checkpoints[k][first - 1] if first > 0 else None
+            tasks[k] = self._shard_task(k, *data, new_slices, classes, first, start_model)
+        self._log(f"retraining {len(tasks)} of {self.n_shards} shards")
+        results = self._run_shards(tasks, "retrained")
+
+        # Build the new state aside, then rebind: never mutate the current lists.
+        estimators = list(self.estimators_)
+        checkpoints = list(self._checkpoints)
+        shard_data = list(self._shard_data)
+        shard_indices = list(self.shard_indices_)
+        slice_indices = list(self.slice_indices_)
+        emptied = []
+        for k, (keep, new_slices, first) in plan.items():
+            model, new_checkpoints = results[k]
+            estimators[k] = model
+            checkpoints[k] = list(self._checkpoints[k][:first]) + new_checkpoints
+            shard_data[k] = tasks[k]["X"], tasks[k]["y"], tasks[k]["sample_weight"]
+            shard_indices[k] = self.shard_indices_[k][keep]
+            slice_indices[k] = new_slices
+            if model is None:
+                emptied.append(k)
+        self.estimators_ = estimators
+        self._checkpoints = checkpoints
+        self._shard_data = shard_data
+        self.shard_indices_ = shard_indices
+        self.slice_indices_ = slice_indices
+        if counts is not None:
+            # A class whose rows are all forgotten leaves classes_: its label is row data.
+            self._class_counts = counts[counts > 0]
+            self.classes_ = classes
+        return {
+            "exact": True,
+            "distance_bound": None,
+            "shards_retrained": sorted(plan),
+            "samples_retrained": sum(self._replay_size(p[1], p[2]) for p in plan.values()),
+            "slices_replayed": {k: self.n_slices - p[2] for k, p in plan.items()},
+            "empty_shards": emptied,
+        }
+
+    def _check_unlearn_feasible(self, positions):
+        if self._shard_data[0][2] is None:
+            return  # unweighted: the base class already checked that rows remain
+        # Rows of zero weight teach nothing: some row of positive weight must remain.
+        weighted = sum(int((w > 0).sum()) for _, _, w in self._shard_data)
+        for k, (keep, _, _) in self._plan(positions).items():
+            weighted -= int((self._shard_data[k][2][~keep] > 0).sum())
+        if weighted == 0:
+            raise ValueError(
+                f"Unlearning these {positions.size} rows would leave only rows of zero "
+                "sample weight, from which no shard can learn."
+            )
+
+    def _estimate_unlearn_cost(self, positions):
+        plan = self._plan(positions)
+        return {
+            "shards_retrained": sorted(plan),
+            "samples_retrained": sum(self._replay_size(p[1], p[2]) for p in plan.values()),
+        }
+
+    def _per_row_unlearn_cost(self) -> np.ndarray:
+        """Rows retrained if each retained row alone were forgotten (used by the cost scorer).
+
+        A row in slice ``r`` of a shard costs a replay of slices ``r ..`` without it.
+        """
+        costs = []
+        for slices in self.slice_indices_:
+            sizes = np.array([s.size for s in slices])
+            replay = np.cumsum(sizes[::-1])[::-1] - 1  # rows from slice r on, minus the row
+            costs.append(np.repeat(replay, sizes))
+        return np.concatenate(costs)
+
+    # -- predict ---------------------------------------------------------------------------
+
+    def _fitted_estimators(self):
+        check_is_fitted(self)
+        return [est for est in self.estimators_ if est is not None]
+
+    def _validate_X_predict(self, X):
+        check_is_fitted(self)
+        return validate_data(
+            self,
+            X,
+            accept_sparse=["csr", "csc"],
+            dtype=None,
+            ensure_all_finite=False,
+            reset=False,
+        )
+
+
+_SHARED_PARAMS_DOC = """
+    estimator : estimator object, default=None
+        The estimator cloned into every shard. Any scikit-learn estimator works, pipelines
+        included (put preprocessing inside the shards: it then unlearns exactly too). None
+        means a decision tree. With ``n_slices > 1`` it must have ``partial_fit``.
+
+    n_shards : int, default=5
+        Number of disjoint shards, each trained in isolation. Forgetting a row retrains only
+        its shard: the expected number of rows retrained by ``K`` batched uniform requests is
+        ``N * (1 - (1 - 1/n_shards) ** K)``. More shards make unlearning cheaper and each
+        sub-model weaker.
+
+    n_slices : int, default=1
+        Number of slices per shard. With ``n_slices > 1`` each shard is trained slice by slice:
+        ``partial_fit`` is called once on the rows of slice 0, then once on the rows of slice 1,
+        and so on (every row is seen once, in training order), and the model after each slice
+        is checkpointed. Forgetting a row restarts from the checkpoint before its slice and
+        replays the later slices without it.
+"""
+
+
+class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
+    """Classifier that unlearns exactly by sharding, isolation, slicing and aggregation (SISA).
+
+    The training rows are split into ``n_shards`` disjoint shards and one clone of
+    ``estimator`` is trained on each. The ensemble predicts by aggregating the shards.
+    :meth:`unlearn` retrains only the shards that held a forgotten row (in parallel, each
+    once per request), so the result is exactly the model that training on the retained rows
+    of every shard gives. After Bourtoule et al., "Machine Unlearning", IEEE S&P 2021.
+
+    Read more in the :ref:`User Guide <sharded>`.
+
+    Parameters
+    ----------
+    {shared}
+    partition : {{"random", "stratified"}}, default="random"
+        How rows are dealt to shards: at random (groups kept together when ``groups`` is given),
+        or class by class so that every shard sees every class in proportion.
+
+    aggregation : {{"soft", "hard"}}, default="soft"
+        "soft" averages the shards' ``predict_proba`` (the wrapped estimator must have it);
+        "hard" takes a majority vote of their predictions, ties going to the class that comes
+        first in ``classes_``.
+
+    n_jobs : int, default=None
+        Number of jobs training shards in parallel. None means 1 unless in a
+        :func:`joblib.parallel_config` context (which can also select a Dask or Ray backend);
+        -1 means all processors.
+
+    random_state : int, RandomState instance or None, default=None
+        Controls the partition and the seeds of the shards' estimators. The seeds are drawn once
+        per fit and reused by every retrain, so unlearning is exact for randomized estimators
+        too.
+
+    verbose : int, default=0
+        Print progress while shards train.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        One fitted estimator per shard; None for a shard whose rows were all forgotten. A
+        shard whose retained rows carry a single class holds a constant classifier.
+
+    shard_indices_ : list of ndarray
+        For each shard, the positions (into the ``X`` of ``fit``) it currently trains on, in
+        training order.
+
+    slice_indices_ : list of list of ndarray
+        For each shard, the positions of each slice.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels seen at fit.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    n_samples_fit_ : int
+        Number of rows seen by the last fit.
+
+    unlearned_indices_ : ndarray of int
+        Sorted positions forgotten since the last fit.
+
+    unlearn_report_ : dict or None
+        Report of the last :meth:`unlearn` call (None before the first): ``n_removed``,
+        ``indices``, ``exact`` (True), ``distance_bound`` (None), ``seconds``,
+        ``shards_retrained``, ``samples_retrained``, ``slices_replayed`` (per shard) and
+        ``empty_shards`` (shards left without rows by this call).
+
+    See Also
+    --------
+    ShardedEnsembleRegressor : The same ensemble for regression.
+
+    Notes
+    -----
+    Exactness: after any sequence of :meth:`unlearn` calls, ``estimators_[k]`` equals a fresh
+    clone of the shard's estimator trained on ``X[shard_indices_[k]]`` through the same slice
+    schedule, with the same seed. The stored shard data and checkpoints never contain a
+    forgotten row after the call returns.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_iris
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skunlearn.ensemble import ShardedEnsembleClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = ShardedEnsembleClassifier(LogisticRegression(), n_shards=3, random_state=0)
+    >>> clf.fit(X, y).score(X, y) > 0.9
+    True
+    >>> clf.unlearn([0, 5, 70]).unlearn_report_["shards_retrained"]
+    [0, 1, 2]
+    >>> clf.estimate_unlearn_cost([10])["shards_retrained"]
+    [1]
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseShardedEnsemble._parameter_constraints,
+        "partition": [StrOptions({"random", "stratified"})],
+        "aggregation": [StrOptions({"soft", "hard"})],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        n_shards=5,
+        n_slices=1,
+        partition="random",
+        aggregation="soft",
+        n_jobs=None,
+        random_state=None,
+        verbose=0,
+    ):
+        super().__init__(
+            estimator,
+            n_shards=n_shards,
+            n_slices=n_slices,
+            partition=partition,
+            n_jobs=n_jobs,
+            random_state=random_state,
+            verbose=verbose,
+        )
+        self.aggregation = aggregation
+
+    def _default_estimator(self):
+        return DecisionTreeClassifier()
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, groups=None, deletion_prior=None):
+        """Fit one estimator per shard.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse matrices are accepted if the wrapped estimator accepts them.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights passed to each shard's fit (the wrapped estimator must accept them).
+        groups : array-like of shape (n_samples,), default=None
+            Group (e.g. user) of each row. All rows of a group go to one shard, so forgetting a
+            whole group retrains a single shard.
+        deletion_prior : array-like of shape (n_samples,), default=None
+            Non-negative likelihood that each row will be deleted later. Likely deletions are
+            packed into few shards and into their last slices, which lowers the expected cost of
+            future requests.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        if self.aggregation == "soft" and not hasattr(self._template(), "predict_proba"):
+            raise ValueError(
+                f"aggregation='soft' averages predict_proba, which "
+                f"{type(self._template()).__name__} does not have; use aggregation='hard'."
+            )
+        return self._fit(X, y, sample_weight, groups, deletion_prior)
+
+    def _prepare_targets(self, y):
+        # Classes are known before the shards train: sliced shards pass them to partial_fit.
+        check_classification_targets(y)
+        self.classes_, self._class_counts = np.unique(y, return_counts=True)
+
+    def _retained_class_counts(self, plan):
+        counts = self._class_counts.copy()
+        for k, (keep, _, _) in plan.items():
+            removed = self._shard_data[k][1][~keep]
+            counts -= np.bincount(
+                np.searchsorted(self.classes_, removed), minlength=self.classes_.size
+            )
+        return counts
+
+    @available_if(lambda self: self.aggregation == "soft")
+    def predict_proba(self, X):
+        """Mean of the shards' class probabilities (soft aggregation only).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        estimators = self._fitted_estimators()
+        return mean_proba(estimators, self._validate_X_predict(X), self.classes_)
+
+    @available_if(lambda self: self.aggregation == "soft")
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    @available_if(_estimator_has("decision_function"))
+    def decision_function(self, X):
+        """Mean of the shards' decision scores, mapped onto ``classes_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the score of ``classes_[1]``, as in scikit-learn.
+        """
+        estimators = self._fitted_estimators()
+        return mean_decision(estimators, self._validate_X_predict(X), self.classes_)
+
+    def predict(self, X):
+        """Predict class labels by aggregating the shards.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+        """
+        estimators = self._fitted_estimators()
+        X = self._validate_X_predict(X)
+        if self.aggregation == "soft":
+            scores = mean_proba(estimators, X, self.classes_)
+        else:
+            scores = vote_counts(estimators, X, self.classes_)
+        return self.classes_[np.argmax(scores, axis=1)]
+
+
+class ShardedEnsembleRegressor(RegressorMixin, _BaseShardedEnsemble):
+    """Regressor that unlearns exactly by sharding, isolation, slicing and averaging (SISA).
+
+    The training rows are split into ``n_shards`` disjoint shards and one clone of
+    ``estimator`` is trained on each; the prediction is the mean of the shards' predictions.
+    :meth:`unlearn` retrains only the shards that held a forgotten row.
+
+    Read more in the :ref:`User Guide <sharded>`.
+
+    Parameters
+    ----------
+    {shared}
+    partition : {{"random"}}, default="random"
+        Rows are dealt to shards at random (groups kept together when ``groups`` is given).
+
+    n_jobs : int, default=None
+        Number of jobs training shards in parallel (see :func:`joblib.parallel_config`).
+
+    random_state : int, RandomState instance or None, default=None
+        Controls the partition and the seeds of the shards' estimators, drawn once per fit.
+
+    verbose : int, default=0
+        Print progress while shards train.
+
+    Attributes
+    ----------
+    estimators_ : list of estimators
+        One fitted estimator per shard; None for a shard whose rows were all forgotten.
+
+    shard_indices_ : list of ndarray
+        For each shard, the positions it currently trains on, in training order.
+
+    slice_indices_ : list of list of ndarray
+        For each shard, the positions of each slice.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    n_samples_fit_ : int
+        Number of rows seen by the last fit.
+
+    unlearned_indices_ : ndarray of int
+        Sorted positions forgotten since the last fit.
+
+    unlearn_report_ : dict or None
+        Report of the last :meth:`unlearn` call, as for :class:`ShardedEnsembleClassifier`.
+
+    See Also
+    --------
+    ShardedEnsembleClassifier : The same ensemble for classification.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.linear_model import Ridge
+    >>> from skunlearn.ensemble import ShardedEnsembleRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = ShardedEnsembleRegressor(Ridge(), n_shards=4, random_state=0).fit(X, y)
+    >>> reg.unlearn([3, 4]).unlearn_report_["exact"]
+    True
+    >>> len(reg.shard_indices_[0]) + len(reg.shard_indices_[1]) > 0
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **_BaseShardedEnsemble._parameter_constraints,
+        "partition": [StrOptions({"random"})],
+    }
+
+    def _default_estimator(self):
+        return DecisionTreeRegressor()
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, groups=None, deletion_prior=None):
+        """Fit one estimator per shard.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Targets (several outputs if the wrapped estimator supports them).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights passed to each shard's fit.
+        groups : array-like of shape (n_samples,), default=None
+            Group (e.g. user) of each row; all rows of a group go to one shard.
+        deletion_prior : array-like of shape (n_samples,), default=None
+            Non-negative likelihood that each row will be deleted later.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        return self._fit(X, y, sample_weight, groups, deletion_prior)
+
+    def predict(self, X):
+        """Mean of the shards' predictions.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,) or (n_samples, n_outputs)
+        """
+        estimators = self._fitted_estimators()
+        X = self._validate_X_predict(X)
+        return sum(est.predict(X) for est in estimators) / len(estimators)
+
+
+ShardedEnsembleClassifier.__doc__ = ShardedEnsembleClassifier.__doc__.format(
+    shared=_SHARED_PARAMS_DOC.strip("\n").lstrip()
+)
+ShardedEnsembleRegressor.__doc__ = ShardedEnsembleRegressor.__doc__.format(
+    shared=_SHARED_PARAMS_DOC.strip("\n").lstrip()
+)

@@ -1,0 +1,229 @@
+"""Checks of the unlearning contract, to run over any unlearner.
+
+These complement scikit-learn's :func:`~sklearn.utils.estimator_checks.parametrize_with_checks`:
+scikit-learn checks the estimator API, these check section 1 of the design (the ``unlearn``
+contract). Each check takes an unfitted estimator and data it can be fitted on, and raises
+``AssertionError`` when the contract is broken.
+
+Examples
+--------
+>>> from sklearn.datasets import load_iris
+>>> from skunlearn.ensemble import ShardedEnsembleClassifier
+>>> from skunlearn.utils.estimator_checks import check_unlearner
+>>> X, y = load_iris(return_X_y=True)
+>>> check_unlearner(ShardedEnsembleClassifier(n_shards=3, random_state=0), X, y)
+"""
+
+from __future__ import annotations
+
+import pickle
+from unittest import mock
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.exceptions import NotFittedError
+
+from skunlearn.base import is_unlearner
+
+__all__ = [
+    "UNLEARN_CHECKS",
+    "check_unlearn_atomic",
+    "check_unlearn_bad_requests",
+    "check_unlearn_bookkeeping",
+    "check_unlearn_estimate_cost",
+    "check_unlearn_not_fitted",
+    "check_unlearn_purges",
+    "check_unlearn_returns_self",
+    "check_unlearner",
+]
+
+
+def _fit(estimator, X, y):
+    return clone(estimator).fit(X, y)
+
+
+def _dump(estimator) -> bytes:
+    return pickle.dumps(estimator, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _forget_candidates(n_samples: int, n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.RandomState(seed)
+    return np.sort(rng.choice(n_samples, size=n, replace=False))
+
+
+def check_unlearn_not_fitted(estimator, X, y):
+    """``unlearn`` and ``estimate_unlearn_cost`` raise ``NotFittedError`` before ``fit``."""
+    est = clone(estimator)
+    for method in ("unlearn", "estimate_unlearn_cost"):
+        try:
+            getattr(est, method)([0])
+        except NotFittedError:
+            continue
+        raise AssertionError(f"{method} on an unfitted estimator did not raise NotFittedError")
+
+
+def check_unlearn_returns_self(estimator, X, y):
+    """``unlearn`` returns the estimator itself."""
+    est = _fit(estimator, X, y)
+    assert est.unlearn([0]) is est, "unlearn must return self"
+
+
+def check_unlearn_bookkeeping(estimator, X, y):
+    """``n_samples_fit_``, ``unlearned_indices_`` and ``unlearn_report_`` follow the calls."""
+    n = X.shape[0]
+    est = _fit(estimator, X, y)
+    assert est.n_samples_fit_ == n
+    assert est.unlearned_indices_.size == 0
+    est.unlearn([5, 2])
+    est.unlearn(np.array([9]))
+    mask = np.zeros(n, dtype=bool)
+    mask[[1, 7]] = True
+    est.unlearn(mask)
+    np.testing.assert_array_equal(est.unlearned_indices_, [1, 2, 5, 7, 9])
+    report = est.unlearn_report_
+    for key in ("n_removed", "exact", "distance_bound", "seconds"):
+        assert key in report, f"unlearn_report_ lacks {key!r}"
+    assert report["n_removed"] == 2
+    assert isinstance(report["exact"], bool)
+    if report["exact"]:
+        assert report["distance_bound"] is None
+    else:
+        assert report["distance_bound"] >= 0
+    assert report["seconds"] >= 0
+    est.unlearn([])
+    assert est.unlearn_report_["n_removed"] == 0
+    np.testing.assert_array_equal(est.unlearned_indices_, [1, 2, 5, 7, 9])
+    # A new fit starts over.
+    est.fit(X, y)
+    assert est.unlearned_indices_.size == 0 and est.n_samples_fit_ == n
+
+
+def check_unlearn_bad_requests(estimator, X, y):
+    """Every malformed request raises ``ValueError`` and leaves the estimator unchanged."""
+    n = X.shape[0]
+    est = _fit(estimator, X, y)
+    est.unlearn([3])
+    bad_requests = {
+        "negative": [-1],
+        "out of range": [n],
+        "float": [1.5],
+        "whole floats": np.array([1.0, 2.0]),
+        "strings": ["a"],
+        "duplicated": [4, 4],
+        "already unlearned": [3],
+        "mask too short": np.ones(n - 1, dtype=bool),
+        "mask too long": np.zeros(n + 1, dtype=bool),
+        "two-dimensional": [[0, 1]],
+        "None": None,
+        "scalar bool": True,
+        "all rows": np.arange(n),
+        "all remaining rows": np.setdiff1d(np.arange(n), [3]),
+    }
+    before = _dump(est)
+    for what, request in bad_requests.items():
+        try:
+            est.unlearn(request)
+        except ValueError as exc:
+            assert str(exc), f"empty error message for a {what} request"
+        else:
+            raise AssertionError(f"a {what} request was accepted")
+        assert _dump(est) == before, f"a rejected {what} request changed the estimator"
+
+
+def check_unlearn_estimate_cost(estimator, X, y):
+    """``estimate_unlearn_cost`` describes a request without changing anything."""
+    est = _fit(estimator, X, y)
+    before = _dump(est)
+    cost = est.estimate_unlearn_cost([0, 1])
+    assert cost["n_removed"] == 2
+    assert 0 <= cost["samples_retrained"] <= X.shape[0]
+    assert _dump(est) == before, "estimate_unlearn_cost changed the estimator"
+
+
+def _failing_after(original, exc_type):
+    def failing(self, positions):
+        original(self, positions)
+        raise exc_type("injected failure at the end of _unlearn")
+
+    return failing
+
+
+def check_unlearn_atomic(estimator, X, y):
+    """A failure at the last moment of ``_unlearn`` leaves the estimator exactly as it was.
+
+    The injected failure comes after the estimator has done all its work, so this catches any
+    in-place mutation of the state that the estimator had before the call.
+    """
+    est = _fit(estimator, X, y)
+    est.unlearn([0])
+    before = _dump(est)
+    cls = type(est)
+    for exc_type in (RuntimeError, KeyboardInterrupt):
+        with mock.patch.object(cls, "_unlearn", _failing_after(cls._unlearn, exc_type)):
+            try:
+                est.unlearn([1, 2])
+            except exc_type:
+                pass
+            else:  # pragma: no cover - the patch always raises
+                raise AssertionError("the injected failure did not propagate")
+        assert _dump(est) == before, (
+            f"{exc_type.__name__} during unlearn left the estimator changed: "
+            "_unlearn must build its new state aside and only rebind attributes"
+        )
+    est.unlearn([1, 2])  # and it still works afterwards
+    np.testing.assert_array_equal(est.unlearned_indices_, [0, 1, 2])
+
+
+def check_unlearn_purges(estimator, X, y):
+    """No forgotten row's features (as float64 or float32 bytes) remain in the pickle."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    est = _fit(estimator, X, y)
+    forget = _forget_candidates(X.shape[0], max(2, X.shape[0] // 10), seed=1)
+    est.unlearn(forget)
+    blob = _dump(est)
+    for i in forget:
+        for dtype in (np.float64, np.float32):
+            assert X[i].astype(dtype).tobytes() not in blob, (
+                f"the features of forgotten row {i} ({np.dtype(dtype).name}) are still in "
+                "the model's pickle"
+            )
+    y_arr = np.asarray(y)
+    if y_arr.dtype.kind == "f":
+        for i in forget:
+            assert y_arr[i].tobytes() not in blob, (
+                f"the target of forgotten row {i} is still in the model's pickle"
+            )
+
+
+UNLEARN_CHECKS = (
+    check_unlearn_not_fitted,
+    check_unlearn_returns_self,
+    check_unlearn_bookkeeping,
+    check_unlearn_bad_requests,
+    check_unlearn_estimate_cost,
+    check_unlearn_atomic,
+    check_unlearn_purges,
+)
+
+
+def check_unlearner(estimator, X, y=None):
+    """Run every unlearning check on ``estimator`` with data ``X, y``.
+
+    Parameters
+    ----------
+    estimator : estimator instance
+        An unfitted unlearner.
+    X : ndarray of shape (n_samples, n_features)
+        Training data, at least 30 rows with no two rows alike.
+    y : ndarray of shape (n_samples,), default=None
+        Targets, for supervised estimators.
+
+    Raises
+    ------
+    AssertionError
+        On the first check that fails.
+    """
+    if not is_unlearner(estimator):
+        raise TypeError(f"{type(estimator).__name__} does not implement unlearn.")
+    for check in UNLEARN_CHECKS:
+        check(estimator, X, y)
