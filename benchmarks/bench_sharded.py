@@ -57,9 +57,9 @@ def bench_one(name, estimator, n_shards, X, y, X_test, y_test, repeats, rng):
         k = int(model._shard_of_position[row])
         model.unlearn([row])
         one_times.append(model.unlearn_report_["seconds"])
-        rows = model.shard_indices_[k]
-        template = model.estimators_[k]
-        shard_times.append(median_seconds(lambda: clone(template).fit(X[rows], y[rows]), 1))
+        X_k, y_k = X[model.shard_indices_[k]], y[model.shard_indices_[k]]
+        template = clone(model.estimators_[k])
+        shard_times.append(median_seconds(lambda t=template, a=X_k, b=y_k: t.fit(a, b), 1))
     one, shard = float(np.median(one_times)), float(np.median(shard_times))
 
     batch = rng.choice(np.setdiff1d(np.arange(len(y)), model.unlearned_indices_), 100, False)

@@ -57,7 +57,7 @@ def sharded_demo(*, n_shards: int = 10, fraction: float = 0.05, n_jobs=None, see
     _say()
 
     rng = np.random.RandomState(seed)
-    n_forget = int(round(fraction * len(y_train)))
+    n_forget = round(fraction * len(y_train))
     forget = rng.choice(len(y_train), size=n_forget, replace=False)
     _say(
         f"[2/4] Forgetting {n_forget} training rows ({fraction:.0%}), one deletion request "
