@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from numbers import Integral
 
@@ -32,6 +33,13 @@ from skunlearn.base import UnlearnerMixin
 from skunlearn.ensemble._aggregation import mean_decision, mean_proba, vote_counts
 from skunlearn.ensemble._partition import assign_shards, split_slices
 from skunlearn.ensemble._shard import MAX_SEED, seed_estimator, train_shard
+from skunlearn.ensemble._store import (
+    ShardStore,
+    referenced_files,
+    resolve,
+    save_shard,
+    train_stored_shard,
+)
 
 __all__ = ["ShardedEnsembleClassifier", "ShardedEnsembleRegressor"]
 
@@ -63,6 +71,8 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
     - ``_shard_data[k]``: ``(X, y, sample_weight)`` of shard ``k``'s retained rows, in training
       order (``sample_weight`` may be None). Forgetting a row rebuilds these arrays without it.
     - ``_checkpoints[k][r]``: the state of shard ``k`` after its slices ``0 .. r``.
+    - ``_store``: None, or the :class:`~skunlearn.ensemble._store.ShardStore` of this fit, in
+      which case ``_shard_data`` and ``_checkpoints`` hold references to files in it.
     - ``_shard_seeds[k]``: the int seed every fit of shard ``k`` uses.
     - ``_shard_of_position[i]``: the shard that held training row ``i``.
     """
@@ -74,6 +84,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
+        "store": [str, os.PathLike, None],
     }
 
     def __init__(
@@ -86,6 +97,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        store=None,
     ):
         self.estimator = estimator
         self.n_shards = n_shards
@@ -94,6 +106,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.random_state = random_state
         self.verbose = verbose
+        self.store = store
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -117,15 +130,21 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         if self.verbose:
             print(f"[{type(self).__name__}] {message}", flush=True)
 
-    def _run_shards(self, tasks, what: str):
+    def _run_shards(self, tasks, what: str, store=None):
         """Train shards in parallel; ``tasks`` maps a shard to the keyword args of
-        :func:`train_shard` (its estimator and its own rows only)."""
+        :func:`train_shard` (its estimator and its own rows only). With a ``store``, the rows
+        and start checkpoints are file references that the worker maps itself, and the
+        checkpoints come back as references to the files the worker wrote."""
         shards = list(tasks)
         # A single shard trains in this process: a worker pool would only add start-up and
         # data transfer to the common one-row request.
         n_jobs = 1 if len(shards) == 1 else self.n_jobs
         parallel = Parallel(n_jobs=n_jobs, return_as="generator")
-        results = parallel(delayed(train_shard)(**tasks[k]) for k in shards)
+        if store is None:
+            calls = (delayed(train_shard)(**tasks[k]) for k in shards)
+        else:
+            calls = (delayed(train_stored_shard)(store, f"shard{k}", **tasks[k]) for k in shards)
+        results = parallel(calls)
         start = time.perf_counter()
         out = {}
         for done, (k, result) in enumerate(zip(shards, results), start=1):
@@ -232,11 +251,29 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         self._shard_seeds = rng.randint(MAX_SEED, size=self.n_shards)
         slices = [split_slices(s, self.n_slices) for s in shards]
 
-        data = [(X[s], y[s], None if sample_weight is None else sample_weight[s]) for s in shards]
-        classes = getattr(self, "classes_", None)
-        tasks = {k: self._shard_task(k, *data[k], slices[k], classes) for k in range(self.n_shards)}
-        self._log(f"fitting {self.n_shards} shards of about {n // self.n_shards} rows")
-        results = self._run_shards(tasks, "fitted")
+        store = None if self.store is None else ShardStore.create(self.store)
+        try:
+            data = [
+                save_shard(store, f"shard{k}", (X, y, sample_weight), s)
+                for k, s in enumerate(shards)
+            ]
+            classes = getattr(self, "classes_", None)
+            tasks = {
+                k: self._shard_task(k, *data[k], slices[k], classes) for k in range(self.n_shards)
+            }
+            self._log(f"fitting {self.n_shards} shards of about {n // self.n_shards} rows")
+            results = self._run_shards(tasks, "fitted", store)
+        except BaseException:
+            if store is not None:
+                store.remove()
+            raise
+        # fit starts over: the files of the previous fit go (its rows may have been unlearned
+        # since, but a model refitted elsewhere must not leave them behind either).
+        previous = getattr(self, "_store", None)
+        if previous is not None and previous.directory != getattr(store, "directory", None):
+            previous.remove()
+        self._store = store
+        self.store_dir_ = None if store is None else store.directory
 
         self.estimators_ = [results[k][0] for k in range(self.n_shards)]
         self._checkpoints = [results[k][1] for k in range(self.n_shards)]
@@ -285,12 +322,14 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             plan = self._plan(positions, replay_all=True)
         tasks = {}
         for k, (keep, new_slices, first) in plan.items():
-            X_k, y_k, w_k = self._shard_data[k]
-            data = (X_k[keep], y_k[keep], None if w_k is None else w_k[keep])
+            shard = tuple(resolve(a) for a in self._shard_data[k])
+            # With a store this writes new files: the current ones stay as they are until
+            # the request has succeeded (then _unlearn_cleanup deletes them).
+            data = save_shard(self._store, f"shard{k}", shard, keep)
             start_model = self._checkpoints[k][first - 1] if first > 0 else None
             tasks[k] = self._shard_task(k, *data, new_slices, classes, first, start_model)
         self._log(f"retraining {len(tasks)} of {self.n_shards} shards")
-        results = self._run_shards(tasks, "retrained")
+        results = self._run_shards(tasks, "retrained", self._store)
 
         # Build the new state aside, then rebind: never mutate the current lists.
         estimators = list(self.estimators_)
@@ -308,15 +347,20 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             slice_indices[k] = new_slices
             if model is None:
                 emptied.append(k)
-        self.estimators_ = estimators
-        self._checkpoints = checkpoints
-        self._shard_data = shard_data
-        self.shard_indices_ = shard_indices
-        self.slice_indices_ = slice_indices
+        new_state = {
+            "estimators_": estimators,
+            "_checkpoints": checkpoints,
+            "_shard_data": shard_data,
+            "shard_indices_": shard_indices,
+            "slice_indices_": slice_indices,
+        }
         if counts is not None:
             # A class whose rows are all forgotten leaves classes_: its label is row data.
-            self._class_counts = counts[counts > 0]
-            self.classes_ = classes
+            new_state["_class_counts"] = counts[counts > 0]
+            new_state["classes_"] = classes
+        # One swap, so that a concurrent predict sees the old estimators and classes or the
+        # new ones, never new estimators with old classes.
+        self._swap_state(**new_state)
         return {
             "exact": True,
             "distance_bound": None,
@@ -326,13 +370,41 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             "empty_shards": emptied,
         }
 
+    def _stored_refs(self):
+        for data in self._shard_data:
+            yield from data
+        for checkpoints in self._checkpoints:
+            yield from checkpoints
+
+    def _unlearn_cleanup(self):
+        # Whatever the outcome, the store keeps exactly the files of the settled state.
+        store = getattr(self, "_store", None)
+        if store is not None:
+            store.collect(referenced_files(self._stored_refs()))
+
+    def _check_store_intact(self):
+        store = getattr(self, "_store", None)
+        if store is None:
+            return
+        missing = store.missing(self._stored_refs())
+        if missing:
+            raise FileNotFoundError(
+                f"{len(missing)} of this model's files in its store {store.directory!r} are "
+                f"gone (first: {missing[0]!r}). Another copy of the model sharing the store "
+                "has unlearned or refitted since this copy was made (which deletes the files "
+                "holding the forgotten rows), or the files were deleted. This copy can still "
+                "predict, but it cannot unlearn: fit it again."
+            )
+
     def _check_unlearn_feasible(self, positions):
+        self._check_store_intact()
         if self._shard_data[0][2] is None:
             return  # unweighted: the base class already checked that rows remain
         # Rows of zero weight teach nothing: some row of positive weight must remain.
-        weighted = sum(int((w > 0).sum()) for _, _, w in self._shard_data)
+        weights = [resolve(w) for _, _, w in self._shard_data]
+        weighted = sum(int((w > 0).sum()) for w in weights)
         for k, (keep, _, _) in self._plan(positions).items():
-            weighted -= int((self._shard_data[k][2][~keep] > 0).sum())
+            weighted -= int((weights[k][~keep] > 0).sum())
         if weighted == 0:
             raise ValueError(
                 f"Unlearning these {positions.size} rows would leave only rows of zero "
@@ -400,8 +472,17 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
     # -- predict ---------------------------------------------------------------------------
 
     def _fitted_estimators(self):
+        return self._prediction_state()[0]
+
+    def _prediction_state(self):
+        """The shards' estimators and ``classes_`` (None for a regressor), read together.
+
+        Prediction computes on this snapshot, so an :meth:`unlearn` in another thread cannot
+        pair the old estimators with the new classes (or the reverse).
+        """
         check_is_fitted(self)
-        return [est for est in self.estimators_ if est is not None]
+        estimators, classes = self._read_state("estimators_", "classes_")
+        return [est for est in estimators if est is not None], classes
 
     def _validate_X_predict(self, X):
         check_is_fitted(self)
@@ -414,6 +495,16 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             reset=False,
         )
 
+
+_STORE_DOC = """
+    store : str or path-like, default=None
+        Directory in which to keep the shards' data and slice checkpoints as files (None: in
+        memory). Each fit writes into a new subdirectory of it, ``store_dir_``, and workers
+        memory-map their shard's file, so the shards need not fit in memory together.
+        Unlearning rewrites the affected shards' files without the forgotten rows and deletes
+        the old ones. A pickled model refers to these files rather than containing them; see
+        the :ref:`User Guide <scale>`.
+"""
 
 _SHARED_PARAMS_DOC = """
     estimator : estimator object, default=None
@@ -472,6 +563,8 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
     verbose : int, default=0
         Print progress while shards train.
 
+    {store}
+
     Attributes
     ----------
     estimators_ : list of estimators
@@ -496,6 +589,10 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
 
     n_samples_fit_ : int
         Number of rows seen by the last fit.
+
+    store_dir_ : str or None
+        The directory of this fit's files (a new ``fit-<id>`` subdirectory of ``store``), or
+        None when the shard data is kept in memory.
 
     unlearned_indices_ : ndarray of int
         Sorted positions forgotten since the last fit.
@@ -526,10 +623,11 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
     >>> clf = ShardedEnsembleClassifier(LogisticRegression(), n_shards=3, random_state=0)
     >>> clf.fit(X, y).score(X, y) > 0.9
     True
-    >>> clf.unlearn([0, 5, 70]).unlearn_report_["shards_retrained"]
-    [0, 1, 2]
-    >>> clf.estimate_unlearn_cost([10])["shards_retrained"]
-    [1]
+    >>> report = clf.unlearn([0, 5, 70]).unlearn_report_
+    >>> report["exact"], report["n_removed"], report["distance_bound"]
+    (True, 3, None)
+    >>> len(clf.estimate_unlearn_cost([10])["shards_retrained"])  # one row: one shard
+    1
     """
 
     _parameter_constraints: dict = {
@@ -549,6 +647,7 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
         n_jobs=None,
         random_state=None,
         verbose=0,
+        store=None,
     ):
         super().__init__(
             estimator,
@@ -558,6 +657,7 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
             n_jobs=n_jobs,
             random_state=random_state,
             verbose=verbose,
+            store=store,
         )
         self.aggregation = aggregation
 
@@ -604,7 +704,7 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
     def _retained_class_counts(self, plan):
         counts = self._class_counts.copy()
         for k, (keep, _, _) in plan.items():
-            removed = self._shard_data[k][1][~keep]
+            removed = resolve(self._shard_data[k][1])[~keep]
             counts -= np.bincount(
                 np.searchsorted(self.classes_, removed), minlength=self.classes_.size
             )
@@ -624,8 +724,8 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
         proba : ndarray of shape (n_samples, n_classes)
             Columns follow ``classes_``.
         """
-        estimators = self._fitted_estimators()
-        return mean_proba(estimators, self._validate_X_predict(X), self.classes_)
+        estimators, classes = self._prediction_state()
+        return mean_proba(estimators, self._validate_X_predict(X), classes)
 
     @available_if(lambda self: self.aggregation == "soft")
     def predict_log_proba(self, X):
@@ -657,8 +757,8 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
             For two classes, the score of ``classes_[1]``, as in scikit-learn.
         """
-        estimators = self._fitted_estimators()
-        return mean_decision(estimators, self._validate_X_predict(X), self.classes_)
+        estimators, classes = self._prediction_state()
+        return mean_decision(estimators, self._validate_X_predict(X), classes)
 
     def predict(self, X):
         """Predict class labels by aggregating the shards.
@@ -672,13 +772,13 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
         -------
         y : ndarray of shape (n_samples,)
         """
-        estimators = self._fitted_estimators()
+        estimators, classes = self._prediction_state()
         X = self._validate_X_predict(X)
         if self.aggregation == "soft":
-            scores = mean_proba(estimators, X, self.classes_)
+            scores = mean_proba(estimators, X, classes)
         else:
-            scores = vote_counts(estimators, X, self.classes_)
-        return self.classes_[np.argmax(scores, axis=1)]
+            scores = vote_counts(estimators, X, classes)
+        return classes[np.argmax(scores, axis=1)]
 
 
 class ShardedEnsembleRegressor(RegressorMixin, _BaseShardedEnsemble):
@@ -705,6 +805,8 @@ class ShardedEnsembleRegressor(RegressorMixin, _BaseShardedEnsemble):
     verbose : int, default=0
         Print progress while shards train.
 
+    {store}
+
     Attributes
     ----------
     estimators_ : list of estimators
@@ -724,6 +826,10 @@ class ShardedEnsembleRegressor(RegressorMixin, _BaseShardedEnsemble):
 
     n_samples_fit_ : int
         Number of rows seen by the last fit.
+
+    store_dir_ : str or None
+        The directory of this fit's files (a new ``fit-<id>`` subdirectory of ``store``), or
+        None when the shard data is kept in memory.
 
     unlearned_indices_ : ndarray of int
         Sorted positions forgotten since the last fit.
@@ -798,8 +904,8 @@ class ShardedEnsembleRegressor(RegressorMixin, _BaseShardedEnsemble):
 
 
 ShardedEnsembleClassifier.__doc__ = ShardedEnsembleClassifier.__doc__.format(
-    shared=_SHARED_PARAMS_DOC.strip("\n").lstrip()
+    shared=_SHARED_PARAMS_DOC.strip("\n").lstrip(), store=_STORE_DOC.strip("\n").lstrip()
 )
 ShardedEnsembleRegressor.__doc__ = ShardedEnsembleRegressor.__doc__.format(
-    shared=_SHARED_PARAMS_DOC.strip("\n").lstrip()
+    shared=_SHARED_PARAMS_DOC.strip("\n").lstrip(), store=_STORE_DOC.strip("\n").lstrip()
 )
