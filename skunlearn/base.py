@@ -13,11 +13,18 @@ A subclass has three duties:
    for the report, at least ``{"exact": bool, "distance_bound": float | None}``;
 3. optionally override ``_check_unlearn_feasible(positions)`` to reject requests that would leave
    it without usable data (raise ``ValueError``), and ``_estimate_unlearn_cost(positions)``.
+
+Thread safety: rebind the new state with ``self._swap_state(name=value, ...)`` and let prediction
+methods take their inputs with ``self._read_state("name", ...)``; a reader then sees the state
+before or after an ``unlearn``, never a mix. Estimators that keep state outside the process
+(files) release what the settled state no longer references in ``_unlearn_cleanup()``.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
 from numbers import Integral
 
 import numpy as np
@@ -28,10 +35,30 @@ __all__ = ["UnlearnerMixin", "is_unlearner"]
 # How many offending positions an error message lists before it abbreviates.
 _N_SHOWN = 5
 
+# Readers (predict) and the swap at the end of an unlearn take this lock only while they read or
+# rebind fitted attributes, never while they compute, so one lock for every estimator costs
+# microseconds and lets a reader see the old state or the new one, never a mix of both.
+_STATE_LOCK = threading.RLock()
+
+# Unlearn calls on one estimator are serialized (two concurrent requests planned on the same old
+# state would each drop the other's removal). The locks live outside the estimators so that
+# they are neither pickled nor cloned.
+_WRITE_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_WRITE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(estimator) -> threading.RLock:
+    with _WRITE_LOCKS_GUARD:
+        try:
+            return _WRITE_LOCKS.setdefault(estimator, threading.RLock())
+        except TypeError:  # unhashable or not weak-referenceable: serialize with everyone
+            return _STATE_LOCK
+
 
 def _show(positions) -> str:
     """Format the first few offending positions for an error message."""
     positions = [int(p) if isinstance(p, Integral | np.integer) else p for p in positions]
+    positions = [p.item() if isinstance(p, np.generic) else p for p in positions]
     shown = ", ".join(repr(p) for p in positions[:_N_SHOWN])
     more = len(positions) - _N_SHOWN
     return f"[{shown}{f', ... ({more} more)' if more > 0 else ''}]"
@@ -80,6 +107,12 @@ def check_unlearn_indices(indices, n_samples_fit, unlearned=None) -> np.ndarray:
         )
     if hasattr(indices, "toarray"):  # sparse containers are not a valid request
         raise ValueError("indices must be a dense array-like, got a sparse matrix.")
+    if isinstance(indices, list | tuple):
+        n_bools = sum(isinstance(v, bool | np.bool_) for v in indices)
+        if 0 < n_bools < len(indices):  # NumPy would silently read True as position 1
+            raise ValueError(
+                "indices mixes booleans and integers; pass integer positions or a boolean mask."
+            )
     arr = np.asarray(indices)
     if arr.ndim == 0:
         arr = arr.reshape(1)
@@ -109,15 +142,16 @@ def check_unlearn_indices(indices, n_samples_fit, unlearned=None) -> np.ndarray:
                 f"non-integer values {_show(bad)} of dtype {arr.dtype}. Convert them with "
                 "np.asarray(indices, dtype=int) if they are whole numbers."
             )
+        if arr.dtype == object or arr.dtype.kind == "u":
+            # Python ints and unsigned values may not fit an intp: range-check them first.
+            too_big = [v for v in arr.tolist() if int(v) >= n_samples_fit]
+            if too_big:
+                _raise_out_of_range(too_big, n_samples_fit)
         positions = arr.astype(np.intp)
 
     out_of_range = positions[(positions < 0) | (positions >= n_samples_fit)]
     if out_of_range.size:
-        raise ValueError(
-            f"Positions {_show(out_of_range)} are out of range: the last fit saw "
-            f"{n_samples_fit} rows, so positions must lie in [0, {n_samples_fit}). "
-            "Negative positions are not interpreted from the end."
-        )
+        _raise_out_of_range(out_of_range, n_samples_fit)
     positions = np.sort(positions)
     duplicated = np.unique(positions[1:][positions[1:] == positions[:-1]])
     if duplicated.size:
@@ -129,6 +163,14 @@ def check_unlearn_indices(indices, n_samples_fit, unlearned=None) -> np.ndarray:
                 f"Positions {_show(again)} were already unlearned by an earlier request."
             )
     return positions
+
+
+def _raise_out_of_range(positions, n_samples_fit):
+    raise ValueError(
+        f"Positions {_show(positions)} are out of range: the last fit saw "
+        f"{n_samples_fit} rows, so positions must lie in [0, {n_samples_fit}). "
+        "Negative positions are not interpreted from the end."
+    )
 
 
 class UnlearnerMixin:
@@ -182,7 +224,8 @@ class UnlearnerMixin:
         indices : array-like of int or bool
             Row positions into the ``X`` of the last :term:`fit` (``0 .. n_samples_fit_ - 1``),
             or a boolean mask of length ``n_samples_fit_``. Positions are stable: a position
-            names the same row after any number of earlier calls. An empty request is a no-op.
+            names the same row after any number of earlier calls. An empty request is a no-op
+            (``unlearn_report_`` keeps describing the last non-empty request).
 
         Returns
         -------
@@ -198,11 +241,13 @@ class UnlearnerMixin:
             a mask has the wrong length, or if the request would leave no usable training data.
             A rejected request changes nothing.
         """
-        positions = self._validate_unlearn_request(indices)
-        start = time.perf_counter()
-        if positions.size == 0:
-            details = {"exact": True, "distance_bound": None}
-        else:
+        with _write_lock(self):
+            positions = self._validate_unlearn_request(indices)
+            if positions.size == 0:
+                # A true no-op: even the report of the last call stays, so that the claim it
+                # makes (exact, or approximate within a bound) still describes the model.
+                return self
+            start = time.perf_counter()
             # Atomicity safety net: subclasses build their new state aside and rebind it;
             # restoring the attribute bindings undoes everything they did before failing,
             # including on KeyboardInterrupt.
@@ -210,20 +255,48 @@ class UnlearnerMixin:
             try:
                 details = self._unlearn(positions)
             except BaseException:
-                self.__dict__.clear()
-                self.__dict__.update(snapshot)
+                with _STATE_LOCK:
+                    # Never empty the dict: a reader must not find the model unfitted.
+                    for name in set(self.__dict__) - set(snapshot):
+                        del self.__dict__[name]
+                    self.__dict__.update(snapshot)
                 raise
-            self.unlearned_indices_ = np.union1d(self.unlearned_indices_, positions)
-        report = {
-            "n_removed": int(positions.size),
-            "indices": positions,
-            "exact": True,
-            "distance_bound": None,
-        }
-        report.update(details)
-        report["seconds"] = time.perf_counter() - start
-        self.unlearn_report_ = report
-        return self
+            finally:
+                self._unlearn_cleanup()
+            self._swap_state(unlearned_indices_=np.union1d(self.unlearned_indices_, positions))
+            report = {
+                "n_removed": int(positions.size),
+                "indices": positions,
+                "exact": True,
+                "distance_bound": None,
+            }
+            report.update(details)
+            report["seconds"] = time.perf_counter() - start
+            self.unlearn_report_ = report
+            return self
+
+    def _swap_state(self, **attributes) -> None:
+        """Rebind fitted attributes in one step that :meth:`_read_state` sees atomically."""
+        with _STATE_LOCK:
+            for name, value in attributes.items():
+                setattr(self, name, value)
+
+    def _read_state(self, *names) -> tuple:
+        """Read fitted attributes together, all from before or all from after a swap.
+
+        Take the snapshot here and compute outside: the lock is shared by every estimator.
+        Missing attributes read as None.
+        """
+        with _STATE_LOCK:
+            return tuple(getattr(self, name, None) for name in names)
+
+    def _unlearn_cleanup(self) -> None:
+        """Run after every non-empty request, once its outcome is settled (success or not).
+
+        Estimators that keep part of their state outside the process (files) release here what
+        the settled state no longer references: the old state's files after a success, the
+        files written for the new state after a failure.
+        """
 
     def _unlearn(self, positions: np.ndarray) -> dict:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -242,11 +315,12 @@ class UnlearnerMixin:
             At least ``n_removed`` and ``samples_retrained`` (how many retained rows would be
             trained on again); estimators add their own keys (for instance the shards).
         """
-        positions = self._validate_unlearn_request(indices)
-        cost = {"n_removed": int(positions.size), "samples_retrained": 0}
-        if positions.size:
-            cost.update(self._estimate_unlearn_cost(positions))
-        return cost
+        with _write_lock(self):
+            positions = self._validate_unlearn_request(indices)
+            cost = {"n_removed": int(positions.size), "samples_retrained": 0}
+            if positions.size:
+                cost.update(self._estimate_unlearn_cost(positions))
+            return cost
 
     def _estimate_unlearn_cost(self, positions: np.ndarray) -> dict:
         # Without a cheaper path, the safe assumption is a full retrain on what is left.

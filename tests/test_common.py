@@ -5,6 +5,8 @@ checked without being listed here. Instances that need constructor arguments, an
 failures with their reasons, are the only things listed by hand.
 """
 
+from importlib import import_module
+
 import numpy as np
 import pytest
 from sklearn.base import is_classifier, is_regressor
@@ -24,6 +26,47 @@ _INSTANCES = {
         cls(n_shards=2, aggregation="hard", random_state=0),
     ],
     "ShardedEnsembleRegressor": lambda cls: [cls(n_shards=3, random_state=0)],
+    "ClassPartitionedClassifier": lambda cls: [
+        cls(random_state=0),
+        cls(n_blocks=3, selection=20, random_state=0),
+    ],
+    "Ridge": lambda cls: [cls(), cls(positive=True)],
+    "LinearRegression": lambda cls: [cls(), cls(positive=True)],
+    "InfluenceUnlearnLogistic": lambda cls: [
+        cls(),
+        cls(method="certified", random_state=0),
+        cls(method="puma"),
+        cls(solver="cg"),
+    ],
+    # An unlearner scaler followed by an unlearner: unlearn refits the final step.
+    "Pipeline": lambda cls: [
+        cls(
+            [
+                ("scaler", import_module("skunlearn.preprocessing").StandardScaler()),
+                (
+                    "clf",
+                    import_module("skunlearn.ensemble").ShardedEnsembleClassifier(
+                        import_module("sklearn.linear_model").LogisticRegression(),
+                        n_shards=2,
+                        random_state=0,
+                    ),
+                ),
+            ]
+        ),
+        cls(
+            [
+                ("scaler", import_module("skunlearn.preprocessing").MinMaxScaler()),
+                (
+                    "reg",
+                    import_module("skunlearn.ensemble").ShardedEnsembleRegressor(
+                        import_module("sklearn.linear_model").Ridge(),
+                        n_shards=2,
+                        random_state=0,
+                    ),
+                ),
+            ]
+        ),
+    ],
 }
 
 # scikit-learn checks that an estimator fails by design, each with the reason.
@@ -39,6 +82,22 @@ _EXPECTED_FAILURES = {
     "ShardedEnsembleRegressor": {
         "check_sample_weight_equivalence_on_dense_data": _SHARDING_BREAKS_WEIGHT_EQUIVALENCE,
         "check_sample_weight_equivalence_on_sparse_data": _SHARDING_BREAKS_WEIGHT_EQUIVALENCE,
+    },
+    "Pipeline": {
+        "check_dont_overwrite_parameters": (
+            "as for scikit-learn's Pipeline (in its own expected failures): fit stores the "
+            "fitted steps in the `steps` parameter"
+        ),
+        "check_estimators_overwrite_params": (
+            "as for scikit-learn's Pipeline (in its own expected failures): fit stores the "
+            "fitted steps in the `steps` parameter"
+        ),
+    },
+    "Ridge": {
+        "check_non_transformer_estimators_n_iter": (
+            "as for scikit-learn's Ridge (in its own expected failures): the solve is a closed "
+            "form from the sufficient statistics, no iterations run, so n_iter_ is None"
+        ),
     },
 }
 

@@ -7,6 +7,7 @@ set), so that a process or cluster backend ships each task the data it needs and
 from __future__ import annotations
 
 import copy
+from itertools import pairwise
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
@@ -71,6 +72,7 @@ def train_shard(
     classes=None,
     start_slice: int = 0,
     start_model=None,
+    cumulative: bool = False,
 ):
     """Fit one shard, slice by slice from ``start_slice``, and return its states.
 
@@ -90,6 +92,12 @@ def train_shard(
         First slice to train; earlier slices are represented by ``start_model``.
     start_model : estimator, default=None
         The checkpoint after slice ``start_slice - 1`` (None when no slice before it held rows).
+    cumulative : bool, default=False
+        For estimators without ``partial_fit``: slice ``r`` is learned by calling ``fit`` on the
+        rows of slices ``0 .. r`` (all rows seen so far, in training order), continuing from the
+        state after slice ``r - 1`` (so the estimator should be set to warm start). Until a first
+        ``fit`` succeeds the state stays None: the first slices may hold too few rows for the
+        estimator (a ``ValueError`` there is deferred to the next slice, never past the last).
 
     Returns
     -------
@@ -112,9 +120,18 @@ def train_shard(
     bounds = np.concatenate([[0], np.cumsum(slice_sizes)])
     model = copy.deepcopy(start_model)
     checkpoints = []
+    informative = [
+        hi > lo and (sample_weight is None or bool(sample_weight[lo:hi].any()))
+        for lo, hi in pairwise(bounds)
+    ]
+    last_informative = max((r for r, i in enumerate(informative) if i), default=-1)
     for r in range(start_slice, len(slice_sizes)):
         lo, hi = bounds[r], bounds[r + 1]
-        if hi > lo and (sample_weight is None or sample_weight[lo:hi].any()):
+        if informative[r] and cumulative:
+            weight = None if sample_weight is None else sample_weight[:hi]
+            last = r == last_informative
+            model = _fit_cumulative(estimator, model, X[:hi], y[:hi], weight, last=last)
+        elif informative[r]:
             if model is None:
                 model = clone(estimator)
             params = {} if classes is None else {"classes": classes}
@@ -124,3 +141,21 @@ def train_shard(
         if r < len(slice_sizes) - 1:
             checkpoints.append(copy.deepcopy(model))
     return model, checkpoints
+
+
+def _fit_cumulative(estimator, model, X, y, sample_weight, *, last: bool):
+    """One step of the cumulative schedule: ``fit`` on every row seen so far, from ``model``.
+
+    ``model`` is the worker's own copy (the previous state was deep-copied into the
+    checkpoints already), so warm-starting it in place changes no stored state.
+    """
+    params = {} if sample_weight is None else {"sample_weight": sample_weight}
+    if model is not None:
+        return model.fit(X, y, **params)
+    try:
+        return clone(estimator).fit(X, y, **params)
+    except ValueError:
+        # Too few rows for the estimator yet: start at a later slice, deterministically.
+        if last:
+            raise
+        return None

@@ -312,7 +312,8 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
     def _replay_size(self, new_slices, first) -> int:
         return int(sum(s.size for s in new_slices[first:]))
 
-    def _unlearn(self, positions):
+    def _plan_with_classes(self, positions):
+        """The plan of :meth:`_plan`, the retained class counts and the classes left."""
         plan = self._plan(positions)
         counts = self._retained_class_counts(plan)
         classes = None if counts is None else self.classes_[counts > 0]
@@ -320,6 +321,10 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             # A class vanished: sliced shards were told every class at their first
             # partial_fit, so each must be replayed from scratch with the classes left.
             plan = self._plan(positions, replay_all=True)
+        return plan, counts, classes
+
+    def _unlearn(self, positions):
+        plan, counts, classes = self._plan_with_classes(positions)
         tasks = {}
         for k, (keep, new_slices, first) in plan.items():
             shard = tuple(resolve(a) for a in self._shard_data[k])
@@ -412,7 +417,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             )
 
     def _estimate_unlearn_cost(self, positions):
-        plan = self._plan(positions)
+        plan = self._plan_with_classes(positions)[0]
         return {
             "shards_retrained": sorted(plan),
             "samples_retrained": sum(self._replay_size(p[1], p[2]) for p in plan.values()),

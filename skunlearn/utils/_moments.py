@@ -31,6 +31,10 @@ class Moments(tuple):
     def __new__(cls, n, mean, m2):
         return super().__new__(cls, (n, mean, m2))
 
+    def __getnewargs__(self):
+        # Pickle calls __new__ with these: without them a Moments cannot be unpickled.
+        return tuple(self)
+
     n = property(lambda self: self[0])
     mean = property(lambda self: self[1])
     m2 = property(lambda self: self[2])

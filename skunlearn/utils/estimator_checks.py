@@ -90,8 +90,8 @@ def check_unlearn_bookkeeping(estimator, X, y):
     else:
         assert report["distance_bound"] >= 0
     assert report["seconds"] >= 0
-    est.unlearn([])
-    assert est.unlearn_report_["n_removed"] == 0
+    assert est.unlearn([]) is est
+    assert est.unlearn_report_ is report, "an empty request must leave the last report as is"
     np.testing.assert_array_equal(est.unlearned_indices_, [1, 2, 5, 7, 9])
     # A new fit starts over.
     est.fit(X, y)

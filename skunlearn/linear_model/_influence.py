@@ -1,0 +1,740 @@
+"""Logistic regression that forgets rows by Newton steps, with a certificate on every call."""
+
+from __future__ import annotations
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit, log_expit, log_softmax, softmax
+from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+
+from skunlearn.base import UnlearnerMixin
+from skunlearn.linear_model._certified import draw_noise, removal_budget
+from skunlearn.linear_model._cholesky import DowndateError
+from skunlearn.linear_model._losses import LogisticObjective
+from skunlearn.linear_model._newton import (
+    Problem,
+    Weighting,
+    build_store,
+    certify,
+    evaluate,
+    minimize,
+    newton_steps,
+    refresh,
+)
+from skunlearn.linear_model._puma import Criterion, puma_unlearn
+
+__all__ = ["InfluenceUnlearnLogistic"]
+
+_MAX_SEED = np.iinfo(np.int32).max
+_SOLVERS = ("lbfgs", "newton-cg", "newton-cholesky")
+# Above this many parameters, "auto" solves Newton systems by conjugate gradients instead of
+# keeping a dense (p, p) Hessian and its factor.
+_MAX_DENSE_PARAMS = 2000
+# Downdates accumulate rounding; past this fraction of the rows present at the last refresh,
+# the Hessian is recomputed from the rows.
+_REFRESH_FRACTION = 0.5
+
+
+def _class_scale(class_weight, classes, weighted_counts) -> np.ndarray:
+    """Class weights exactly as scikit-learn computes them for the rows at hand."""
+    if class_weight is None:
+        return np.ones(classes.size)
+    if isinstance(class_weight, str):  # "balanced", with the weighted counts of the rows
+        with np.errstate(divide="ignore"):
+            return weighted_counts.sum() / (classes.size * weighted_counts)
+    return compute_class_weight(class_weight, classes=classes, y=classes)
+
+
+class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
+    """L2 logistic regression that unlearns rows by Newton steps, with a certified bound.
+
+    Fitting trains a scikit-learn :class:`~sklearn.linear_model.LogisticRegression` (binary or
+    multinomial, L2 penalty, solvers lbfgs, newton-cg or newton-cholesky) and keeps what a
+    Newton step needs. :meth:`unlearn` then moves the parameters to the optimum of the
+    objective without the forgotten rows by Newton steps on that *retained* objective, with
+    its exact gradient and a cached Hessian, downdated for the removed rows and factored by
+    Cholesky. Every call reports a certified bound on the distance between the parameters
+    and the exact optimum of the retained objective (the model retraining converges to).
+
+    After Guo, Goldstein, Hannun and van der Maaten, "Certified Data Removal from Machine
+    Learning Models", ICML 2020, and, for ``method="puma"``, Wu, Hashemi and Srinivasa, "PUMA:
+    Performance Unchanged Model Augmentation for Training Data Removal", AAAI 2022.
+
+    Read more in the :ref:`User Guide <influence>`.
+
+    Parameters
+    ----------
+    estimator : LogisticRegression, default=None
+        The model to train, unfitted; None means ``LogisticRegression()``. It must use the
+        L2 penalty (``l1_ratio=0``, finite ``C``) and the solver lbfgs, newton-cg or
+        newton-cholesky. Its ``C``, ``fit_intercept`` and ``class_weight`` define the
+        objective; its solver and ``tol`` only matter for fits and refits.
+
+    method : {"newton", "certified", "puma"}, default="newton"
+        - "newton": Newton steps towards the retrained optimum, with a certified bound.
+        - "certified": (epsilon, delta)-certified removal (Guo et al.): the model is trained
+          on a randomly perturbed objective (to its exact optimum, starting from the wrapped
+          model's fit), unlearns by Newton steps, and retrains itself with fresh noise when
+          the removal budget is spent.
+        - "puma": PUMA (Wu et al.): the forgotten rows' weight is removed in steps of size
+          ``eta`` while a few retained rows are reweighted so that a performance criterion
+          (the validation loss given to :meth:`fit`, else the training loss) is unchanged to
+          first order. The fit is refined to the exact optimum, where that argument holds.
+
+    max_newton_steps : int, default=5
+        Most Newton steps per request; steps stop as soon as the certified bound is below
+        ``tol * max(1, ||theta||)``. Each step costs one pass over the retained rows.
+
+    tol : float, default=1e-6
+        Relative target of the certified bound for further Newton steps.
+
+    max_distance : float, default=None
+        If the certified bound after the Newton steps exceeds this distance, refit from
+        scratch on the retained rows instead (the report says so). None never refits for
+        that reason (a refit still happens if no finite bound can be certified).
+
+    solver : {"auto", "cholesky", "cg"}, default="auto"
+        How Newton systems are solved: with a cached dense Cholesky factor of the Hessian,
+        downdated at each request ("cholesky"), or by conjugate gradients on exact
+        Hessian-vector products ("cg": no ``(p, p)`` matrix, each product one pass over the
+        rows). "auto" takes "cholesky" up to 2000 parameters.
+
+    refresh_threshold : float, default=0.5
+        The cached Hessian is recomputed at the current parameters when the curvature it
+        certifies there has fallen below this fraction of its value at the last refresh (it
+        also is when a Newton step shrinks the gradient by less than a factor 10).
+
+    epsilon : float, default=1.0
+        Privacy parameter of certified removal (``method="certified"``).
+
+    delta : float, default=1e-4
+        Failure probability of certified removal (``method="certified"``).
+
+    noise : float, default=1.0
+        Standard deviation ``sigma`` of the training perturbation ``b^T theta`` of certified
+        removal, in the units of the objective ``C sum_i s_i l_i + 1/2 ||W||^2``. The
+        removal budget is ``sigma * epsilon / sqrt(2 log(1.5 / delta))``: more noise, fewer
+        retrains, a less accurate model.
+
+    eta : float, default=0.25
+        PUMA step size: each step removes this fraction of the forgotten rows' weight, so
+        that the first-order approximation behind the reweighting holds.
+
+    weight_bounds : tuple of float, default=(0.0, 2.0)
+        PUMA keeps every retained row's weight multiplier within these bounds.
+
+    random_state : int, RandomState instance or None, default=None
+        Seeds the training noise of certified removal (an int seed is drawn once per fit).
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+
+    coef_ : ndarray of shape (1, n_features) or (n_classes, n_features)
+        Coefficients, updated by every :meth:`unlearn`.
+
+    intercept_ : ndarray of shape (1,) or (n_classes,)
+        Intercepts; for more than two classes they sum to zero (scikit-learn's convention
+        for the full softmax, which is blind to shifting them all by the same amount).
+
+    distance_bound_ : float
+        Certified bound on the distance from the current parameters,
+        ``np.concatenate([coef_.ravel(), intercept_.ravel()])``, to the exact optimum of the
+        current objective (after :meth:`fit`: how far the solver stopped from it).
+
+    solver_ : str
+        "cholesky" or "cg": how Newton systems are solved.
+
+    removal_budget_ : float
+        Certified removal only: the budget of accumulated gradient residual.
+
+    budget_used_ : float
+        Certified removal only: the residual accumulated since the last (re)training.
+
+    n_trainings_ : int
+        Certified removal only: trainings so far, the fit's included (each one draws fresh
+        noise).
+
+    weights_ : ndarray of shape (n_samples_fit_,)
+        PUMA only: the weight multiplier of every training row (0 for forgotten rows). Rows
+        reweighted most carry the most of the performance the forgotten rows supported.
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    n_samples_fit_ : int
+        Number of rows seen by the last fit.
+
+    unlearned_indices_ : ndarray of int
+        Sorted positions forgotten since the last fit.
+
+    unlearn_report_ : dict or None
+        Report of the last :meth:`unlearn` call: ``n_removed``, ``indices``, ``seconds``,
+        ``exact`` and ``distance_bound`` (the certified bound, or None after an exact
+        refit), ``method``, ``newton_steps``, ``gradient_passes``, ``hessian_refreshes``,
+        ``curvature_bound`` (the certified smallest Hessian eigenvalue used),
+        ``gradient_norm``, ``refit`` and ``refit_reason``, ``samples_retrained``; for
+        certified removal also ``removal_budget``, ``budget_used``, ``budget_left`` and
+        ``retrained``; for PUMA ``reweighted_distance_bound``, ``criterion_before``,
+        ``criterion_after``, ``rows_reweighted`` and ``puma_steps``.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : The wrapped model.
+    skunlearn.ensemble.ShardedEnsembleClassifier : Exact unlearning by retraining shards.
+
+    Notes
+    -----
+    The objective is scikit-learn's, written in the sum form
+    ``F(theta) = C sum_i s_i l_i(theta) + 1/2 ||W||^2`` (``s_i``: sample weight times class
+    weight; the intercept is not penalized). The reported bound holds on every call: it is
+    computed from the exact gradient of the retained objective at the new parameters and a
+    certified lower bound on the curvature (see the User Guide). The training rows are kept
+    (the gradient needs them) and a forgotten row leaves them, and the cached Hessian, on the
+    call that forgets it.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.preprocessing import scale
+    >>> from skunlearn.linear_model import InfluenceUnlearnLogistic
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = InfluenceUnlearnLogistic().fit(scale(X), y)
+    >>> report = clf.unlearn([0, 1, 2]).unlearn_report_
+    >>> report["exact"], report["distance_bound"] < 1e-5
+    (False, True)
+    >>> clf.score(scale(X), y) > 0.95
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [HasMethods(["fit", "predict_proba"]), None],
+        "method": [StrOptions({"newton", "certified", "puma"})],
+        "max_newton_steps": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "max_distance": [Interval(Real, 0, None, closed="neither"), None],
+        "solver": [StrOptions({"auto", "cholesky", "cg"})],
+        "refresh_threshold": [Interval(Real, 0, 1, closed="neither")],
+        "epsilon": [Interval(Real, 0, None, closed="neither")],
+        "delta": [Interval(Real, 0, 1, closed="neither")],
+        "noise": [Interval(Real, 0, None, closed="neither")],
+        "eta": [Interval(Real, 0, 1, closed="right")],
+        "weight_bounds": [tuple],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        method="newton",
+        max_newton_steps=5,
+        tol=1e-6,
+        max_distance=None,
+        solver="auto",
+        refresh_threshold=0.5,
+        epsilon=1.0,
+        delta=1e-4,
+        noise=1.0,
+        eta=0.25,
+        weight_bounds=(0.0, 2.0),
+        random_state=None,
+    ):
+        self.estimator = estimator
+        self.method = method
+        self.max_newton_steps = max_newton_steps
+        self.tol = tol
+        self.max_distance = max_distance
+        self.solver = solver
+        self.refresh_threshold = refresh_threshold
+        self.epsilon = epsilon
+        self.delta = delta
+        self.noise = noise
+        self.eta = eta
+        self.weight_bounds = weight_bounds
+        self.random_state = random_state
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- configuration ---------------------------------------------------------------------
+
+    def _template(self) -> LogisticRegression:
+        """The wrapped model, checked to optimize the objective this class unlearns."""
+        est = LogisticRegression() if self.estimator is None else self.estimator
+        if not isinstance(est, LogisticRegression) or type(est).__name__ != "LogisticRegression":
+            raise ValueError(
+                f"estimator must be a scikit-learn LogisticRegression, got {type(est).__name__}."
+            )
+        problems = []
+        if est.solver not in _SOLVERS:
+            problems.append(f"solver={est.solver!r} (use one of {', '.join(_SOLVERS)})")
+        if est.penalty not in ("deprecated", "l2"):
+            problems.append(f"penalty={est.penalty!r} (only the L2 penalty)")
+        if est.l1_ratio not in (0, 0.0, None):
+            problems.append(f"l1_ratio={est.l1_ratio!r} (only l1_ratio=0, the L2 penalty)")
+        if not (np.isfinite(est.C) and est.C > 0):
+            problems.append(f"C={est.C!r} (C must be finite: no penalty, no strong convexity)")
+        if est.dual:
+            problems.append("dual=True (only the primal problem)")
+        if problems:
+            raise ValueError(
+                "InfluenceUnlearnLogistic unlearns scikit-learn's L2-penalized logistic "
+                "objective (solvers lbfgs, newton-cg, newton-cholesky); the estimator has "
+                + "; ".join(problems)
+                + "."
+            )
+        bounds = tuple(self.weight_bounds)
+        if len(bounds) != 2 or not (0 <= bounds[0] <= 1 <= bounds[1]):
+            raise ValueError(
+                f"weight_bounds must be (low, high) with 0 <= low <= 1 <= high, got "
+                f"{self.weight_bounds!r}."
+            )
+        return est
+
+    # -- fit -------------------------------------------------------------------------------
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+        """Fit the wrapped logistic regression and prepare for unlearning.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Row weights, as in scikit-learn.
+        X_val : array-like of shape (n_val, n_features), default=None
+            Validation rows whose loss PUMA keeps unchanged (``method="puma"``); without
+            them it keeps the training loss.
+        y_val : array-like of shape (n_val,), default=None
+            Their labels.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
+        template = self._template()
+        X, y = validate_data(self, X, y, accept_sparse="csr", dtype=np.float64, order="C")
+        check_classification_targets(y)
+        has_weights = sample_weight is not None
+        if has_weights:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        else:
+            sample_weight = np.ones(X.shape[0])
+        criterion = None
+        if self.method == "puma" and X_val is not None:
+            if y_val is None:
+                raise ValueError("X_val was given without y_val.")
+            X_val, y_val = validate_data(
+                self, X_val, y_val, accept_sparse="csr", dtype=np.float64, reset=False
+            )
+            criterion = (X_val, np.asarray(y_val))
+        n = X.shape[0]
+        self._has_sample_weight = has_weights
+        self._seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
+        self._fitted_template = clone(template)
+        self._swap_state(**self._train(X, y, sample_weight, np.arange(n), n, criterion, 0))
+        self._reset_unlearning(n)
+        return self
+
+    def _train(self, X, y, sample_weight, positions, n_total, criterion, training):
+        """Train from scratch on the rows at ``positions`` (of ``n_total`` training rows)
+        and return the fitted state, unbound.
+
+        Shared by :meth:`fit` and by refits, so that a refit is exactly a fit on the
+        retained rows.
+        """
+        template = self._fitted_template
+        est = clone(template)
+        est.fit(X, y, sample_weight if self._has_sample_weight else None)
+        classes = est.classes_
+        target = np.searchsorted(classes, y)
+        obj = LogisticObjective(X.shape[1], classes.size, bool(est.fit_intercept), float(est.C))
+        theta = obj.project(obj.join(est.coef_, est.intercept_))
+        store = build_store(X, target, sample_weight, positions, obj.fit_intercept)
+        counts = np.bincount(target, minlength=classes.size)
+        weighted = np.bincount(target, weights=sample_weight, minlength=classes.size)
+        weighting = Weighting(_class_scale(template.class_weight, classes, weighted))
+        state = {
+            "classes_": classes,
+            "_objective": obj,
+            "_class_counts": counts,
+            "_n_positive": int(np.count_nonzero(sample_weight > 0)),
+        }
+        solver = self.solver
+        if solver == "auto":
+            solver = "cholesky" if obj.n_params <= _MAX_DENSE_PARAMS else "cg"
+        noise = None
+        if self.method == "certified":
+            noise = draw_noise(self._seed, training, self.noise, obj)
+        elif self.method == "puma":
+            multiplier = np.zeros(n_total)
+            multiplier[positions] = 1.0
+            weighting = Weighting(weighting.class_scale, multiplier)
+            state["_criterion"] = Criterion.build(criterion, classes)
+        problem = Problem(obj, store, weighting, noise)
+        if self.method != "newton":
+            # Certified removal needs the exact optimum of the perturbed objective; PUMA's
+            # first-order argument holds at the optimum.
+            ev, _ = minimize(problem, theta, use_cg=solver == "cg", seed=self._seed)
+            theta = ev.theta
+        cache = None
+        if solver == "cholesky":
+            problem, cache = refresh(problem, theta, seed=self._seed)
+        ev = evaluate(problem, theta)
+        bound, _ = certify(problem, ev, cache)
+        coef, intercept = obj.split(ev.theta)
+        state.update(
+            coef_=coef.copy(),
+            intercept_=intercept.copy(),
+            distance_bound_=bound,
+            solver_=solver,
+            _problem=problem,
+            _theta=ev.theta,
+            _gradient=ev.gradient,
+            _score_shift=ev.score_shift,
+            _cache=None if cache is None else cache.without_factor(),
+        )
+        if noise is not None:
+            state.update(
+                removal_budget_=removal_budget(self.epsilon, self.delta, self.noise),
+                budget_used_=ev.grad_norm + ev.rounding,
+                n_trainings_=training + 1,
+            )
+        if self.method == "puma":
+            state["weights_"] = weighting.multiplier
+        return state
+
+    # -- unlearn ---------------------------------------------------------------------------
+
+    def _retained_counts_after(self, positions):
+        """Rows left per class, and whether any row of positive weight is left."""
+        removed = self._problem.store.take(positions, ["target", "sample_weight"])
+        counts = self._class_counts - np.bincount(removed["target"], minlength=self.classes_.size)
+        positive = self._n_positive - int(np.count_nonzero(removed["sample_weight"] > 0))
+        return counts, positive > 0
+
+    def _check_unlearn_feasible(self, positions):
+        counts, weighted = self._retained_counts_after(positions)
+        if np.count_nonzero(counts) < 2:
+            left = self.classes_[counts > 0]
+            raise ValueError(
+                f"Unlearning these {positions.size} rows would leave only rows of class "
+                f"{left.tolist()}: a logistic model needs two classes. Fit a new model "
+                "instead."
+            )
+        if not weighted:
+            raise ValueError(
+                f"Unlearning these {positions.size} rows would leave only rows of zero "
+                "sample weight, from which nothing can be learned."
+            )
+
+    def _estimate_unlearn_cost(self, positions):
+        counts, _ = self._retained_counts_after(positions)
+        n_left = self.n_samples_fit_ - self.unlearned_indices_.size - positions.size
+        if np.any(counts == 0):
+            return {"samples_retrained": int(n_left), "refit": True}
+        return {
+            "samples_retrained": 0,
+            "refit": False,
+            "max_gradient_passes": int(self.max_newton_steps),
+        }
+
+    def _unlearn(self, positions):
+        counts, _ = self._retained_counts_after(positions)
+        store = self._problem.store.without(positions)
+        if np.any(counts == 0):
+            gone = self.classes_[counts == 0].tolist()
+            return self._refit(store, f"no row of class {gone} is left")
+        if self.method == "puma":
+            return self._unlearn_puma(positions, store, counts)
+        return self._unlearn_newton(positions, store, counts)
+
+    def _newton_update(self, positions, store, counts):
+        """Newton steps to the optimum of the objective without ``positions``."""
+        old = self._problem
+        obj = old.objective
+        removed = old.store.take(positions, ["X", "target", "sample_weight"])
+        removed_block = _Rows(removed, positions)
+        weighted = None
+        class_weight = self._fitted_template.class_weight
+        if isinstance(class_weight, str):
+            weighted = np.zeros(self.classes_.size)
+            for block in store:
+                weighted += np.bincount(
+                    block.data["target"],
+                    weights=block.data["sample_weight"],
+                    minlength=self.classes_.size,
+                )
+        class_scale = _class_scale(class_weight, self.classes_, weighted)
+        weighting = Weighting(class_scale, old.weighting.multiplier)
+        problem = Problem(obj, store, weighting, old.noise)
+        theta = self._theta
+        passes = 0
+        if np.array_equal(class_scale, old.weighting.class_scale):
+            # The retained gradient at theta is the cached one minus the removed rows' terms.
+            s = old.weighting.of(removed_block)
+            grad = self._gradient - obj.C * obj.data_gradient(
+                removed["X"], removed["target"], s, theta
+            )
+            grad = obj.project(grad)
+        else:  # balanced class weights changed every row's weight: one more pass
+            grad = evaluate(problem, theta, schur=False).gradient
+            passes += 1
+        cache = self._cache
+        refreshes = 0
+        shift = self._score_shift
+        if cache is not None:
+            try:
+                if cache.removed_since_refresh + positions.size > (
+                    _REFRESH_FRACTION * cache.rows_at_refresh
+                ):
+                    raise DowndateError("many rows removed since the last refresh")
+                ref = Weighting(cache.class_scale_ref, old.weighting.multiplier)
+                U = np.sqrt(obj.C) * obj.data_hessian_factor(
+                    removed["X"], ref.of(removed_block), cache.theta_ref
+                )
+                cache = cache.update(U, n_removed=positions.size)
+            except DowndateError:
+                problem, cache = refresh(problem, theta, seed=self._seed)
+                refreshes, shift = 1, 0.0
+        result = newton_steps(
+            problem,
+            theta,
+            grad,
+            cache,
+            max_steps=self.max_newton_steps,
+            tol=self.tol,
+            score_shift=shift,
+            refresh_below=self.refresh_threshold,
+            seed=self._seed,
+        )
+        details = {
+            "method": self.method,
+            "newton_steps": result.steps,
+            "gradient_passes": passes + result.passes,
+            "hessian_refreshes": refreshes + result.refreshes,
+            "curvature_bound": result.mu,
+            "gradient_norm": result.evaluation.grad_norm,
+        }
+        return result, details
+
+    def _unlearn_newton(self, positions, store, counts):
+        result, details = self._newton_update(positions, store, counts)
+        ev, bound = result.evaluation, result.bound
+        if not np.isfinite(bound):
+            return self._refit(store, "no finite distance bound could be certified", details)
+        if self.max_distance is not None and bound > self.max_distance:
+            return self._refit(
+                store, f"the certified bound {bound:.3g} exceeds max_distance", details
+            )
+        state = self._state_after(result, counts)
+        if self.method == "certified":
+            residual = ev.grad_norm + ev.rounding
+            used = self.budget_used_ + residual
+            if used > self.removal_budget_:
+                details["retrained"] = True
+                return self._refit(
+                    store,
+                    f"the removal budget is spent ({used:.3g} > {self.removal_budget_:.3g})",
+                    details,
+                )
+            state["budget_used_"] = used
+            details.update(self._budget_details(used), retrained=False)
+        self._swap_state(**state)
+        return {
+            "exact": False,
+            "distance_bound": bound,
+            "refit": False,
+            "refit_reason": None,
+            "samples_retrained": 0,
+            **details,
+        }
+
+    def _budget_details(self, used):
+        return {
+            "removal_budget": self.removal_budget_,
+            "budget_used": used,
+            "budget_left": max(0.0, self.removal_budget_ - used),
+            "epsilon": self.epsilon,
+            "delta": self.delta,
+        }
+
+    def _state_after(self, result, counts):
+        problem, ev = result.problem, result.evaluation
+        coef, intercept = problem.objective.split(ev.theta)
+        return {
+            "coef_": coef.copy(),
+            "intercept_": intercept.copy(),
+            "distance_bound_": result.bound,
+            "_problem": problem,
+            "_theta": ev.theta,
+            "_gradient": ev.gradient,
+            "_score_shift": ev.score_shift,
+            "_cache": None if result.cache is None else result.cache.without_factor(),
+            "_class_counts": counts,
+            "_n_positive": len(problem.store)
+            - sum(int(np.count_nonzero(b.data["sample_weight"] <= 0)) for b in problem.store),
+        }
+
+    def _unlearn_puma(self, positions, store, counts):
+        out = puma_unlearn(
+            self._problem,
+            self._theta,
+            self._gradient,
+            self._cache,
+            positions,
+            self._criterion,
+            eta=self.eta,
+            bounds=tuple(self.weight_bounds),
+            max_steps=self.max_newton_steps,
+            tol=self.tol,
+            refresh_below=self.refresh_threshold,
+            seed=self._seed,
+        )
+        if not np.isfinite(out.result.bound):
+            return self._refit(store, "no finite distance bound could be certified")
+        state = self._state_after(out.result, counts)
+        state["weights_"] = out.problem.weighting.multiplier
+        self._swap_state(**state)
+        return {
+            "exact": False,
+            "distance_bound": out.plain_bound,
+            "reweighted_distance_bound": out.result.bound,
+            "refit": False,
+            "refit_reason": None,
+            "samples_retrained": 0,
+            "method": "puma",
+            **out.details,
+        }
+
+    def _refit(self, store, reason, details=None):
+        """Train from scratch on the retained rows (with fresh noise for certified removal)."""
+        X, target, sample_weight = (store.column(k) for k in ("X", "target", "sample_weight"))
+        y = self.classes_[target]
+        training = getattr(self, "n_trainings_", 0)
+        criterion = None
+        if self.method == "puma":
+            criterion = self._criterion.data
+        state = self._train(
+            X, y, sample_weight, store.positions(), self.n_samples_fit_, criterion, training
+        )
+        self._swap_state(**state)
+        out = dict(details or {})
+        out.update(
+            exact=True,
+            distance_bound=None,
+            method=self.method,
+            refit=True,
+            refit_reason=reason,
+            samples_retrained=len(store),
+        )
+        if self.method == "certified":
+            out.update(self._budget_details(state["budget_used_"]), retrained=True)
+        return out
+
+    # -- prediction ------------------------------------------------------------------------
+
+    def decision_function(self, X):
+        """Scores of the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            For two classes, the score of ``classes_[1]``, as in scikit-learn.
+        """
+        return self._scores(X)[0]
+
+    def _scores(self, X):
+        """Scores and the classes they belong to, read from one state (see ``_read_state``:
+        a concurrent unlearn that drops a class cannot mix the old and the new model)."""
+        check_is_fitted(self)
+        coef, intercept, classes = self._read_state("coef_", "intercept_", "classes_")
+        X = validate_data(self, X, accept_sparse="csr", dtype=np.float64, reset=False)
+        scores = np.asarray(X @ coef.T) + intercept
+        return (scores.ravel() if scores.shape[1] == 1 else scores), classes
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        y : ndarray of shape (n_samples,)
+            The class of highest probability for each row.
+        """
+        scores, classes = self._scores(X)
+        if scores.ndim == 1:
+            return classes[(scores > 0).astype(int)]
+        return classes[np.argmax(scores, axis=1)]
+
+    def predict_proba(self, X):
+        """Class probabilities (sigmoid for two classes, softmax otherwise).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns follow ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            p = expit(scores)
+            return np.column_stack([1.0 - p, p])
+        return softmax(scores, axis=1)
+
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`, computed stably.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities; columns follow ``classes_``.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            return np.column_stack([log_expit(-scores), log_expit(scores)])
+        return log_softmax(scores, axis=1)
+
+
+class _Rows:
+    """Removed rows in the shape :class:`~._newton.Weighting` reads (``data``, ``positions``)."""
+
+    def __init__(self, data, positions):
+        self.data = data
+        self.positions = positions

@@ -1,0 +1,411 @@
+"""Passes over the retained rows, Newton steps and their certificate.
+
+A *problem* is the retained objective: the :class:`~._losses.LogisticObjective`, the retained
+rows (a :class:`~._rows.RowStore`), their weights (:class:`Weighting`) and, for certified
+removal, a linear perturbation ``b^T theta``. :func:`evaluate` makes one pass over the rows and
+returns the exact gradient with everything the certificate needs; :func:`newton_steps` takes
+Newton steps on it with a cached factored Hessian (:class:`~._cholesky.HessianCache`) or, for
+many parameters or sparse data, with conjugate gradients on exact Hessian-vector products, and
+certifies the result (:func:`certify`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from scipy import sparse
+from scipy.sparse.linalg import LinearOperator, cg
+
+from skunlearn.linear_model._certificate import (
+    curvature_radius,
+    distance_bound,
+    refined_distance_bound,
+    rounding_allowance,
+    schur_curvature_bound,
+)
+from skunlearn.linear_model._cholesky import HessianCache
+from skunlearn.utils._rowstore import RowBlock, RowStore
+
+__all__ = [
+    "Evaluation",
+    "NewtonResult",
+    "Problem",
+    "Weighting",
+    "build_store",
+    "certify",
+    "evaluate",
+    "full_hessian",
+    "minimize",
+    "newton_steps",
+    "refresh",
+    "with_reference_scores",
+]
+
+
+# Target size of a block of stored rows: large enough that a pass over the blocks costs little
+# more than one pass over a contiguous array, small enough that rewriting one block (to forget
+# a row) is cheap next to the pass.
+_BLOCK_BYTES = 4 * 2**20
+# Steps beyond ``max_steps`` allowed while no finite bound can be certified.
+_EXTRA_STEPS = 4
+# A Newton step that leaves more than this fraction of the gradient triggers a refresh.
+_SLOW = 0.1
+
+
+def row_norms(X, fit_intercept: bool) -> np.ndarray:
+    """``||(x_i, 1)||`` (or ``||x_i||`` without intercept) for every row."""
+    if sparse.issparse(X):
+        sq = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+    else:
+        sq = np.einsum("ij,ij->i", X, X)
+    return np.sqrt(sq + (1.0 if fit_intercept else 0.0))
+
+
+def build_store(X, target, sample_weight, positions, fit_intercept: bool) -> RowStore:
+    """Keep rows for exact gradient passes, in blocks of a few megabytes.
+
+    Columns: ``X``, ``target`` (class codes), ``sample_weight`` and ``norms``
+    (:func:`row_norms`). Every block owns a copy of its rows, so that no block keeps alive a
+    buffer that also holds rows forgotten later (or that the caller may modify).
+    """
+    n, d = X.shape
+    per_row = 8 * (X.nnz / max(n, 1) * 1.5 if sparse.issparse(X) else d) + 32
+    block_size = max(256, int(_BLOCK_BYTES // per_row))
+    norms = row_norms(X, fit_intercept)
+    positions = np.asarray(positions, dtype=np.intp)
+    starts, blocks = [], []
+    for lo in range(0, n, block_size):
+        rows = slice(lo, min(lo + block_size, n))
+        data = {
+            "X": sparse.csr_matrix(X[rows], copy=True) if sparse.issparse(X) else X[rows].copy(),
+            "target": np.array(target[rows], dtype=np.intp),
+            "sample_weight": np.array(sample_weight[rows], dtype=np.float64),
+            "norms": norms[rows].copy(),
+        }
+        starts.append(positions[lo])
+        blocks.append(RowBlock(positions[rows].copy(), data))
+    return RowStore(np.asarray(starts, dtype=np.intp), blocks, block_size)
+
+
+@dataclass(frozen=True)
+class Weighting:
+    """Weights of the rows in the objective: ``s_i = sample_weight_i * class_scale[t_i]``,
+    times ``multiplier[position_i]`` when PUMA has reweighted rows."""
+
+    class_scale: np.ndarray
+    multiplier: np.ndarray | None = None
+
+    def of(self, block) -> np.ndarray:
+        """Weights of the rows of a :class:`~skunlearn.utils._rowstore.RowBlock`."""
+        s = block.data["sample_weight"] * self.class_scale[block.data["target"]]
+        if self.multiplier is not None:
+            s = s * self.multiplier[block.positions]
+        return s
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The retained objective: what :func:`evaluate` and :func:`newton_steps` work on."""
+
+    objective: object
+    store: object
+    weighting: Weighting
+    noise: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """The exact state of the retained objective at ``theta`` (one pass over the rows).
+
+    ``score_shift`` is the largest spread, over the weighted rows, of the change of a row's
+    scores since the cached Hessian's reference point (``inf`` without reference scores).
+    """
+
+    theta: np.ndarray
+    value: float
+    gradient: np.ndarray
+    grad_norm: float
+    rounding: float
+    radius: float
+    mu_schur: float
+    score_shift: float
+
+
+def _spread(dz) -> np.ndarray:
+    """Per row, ``|dz|`` (one score) or ``max_k dz_k - min_k dz_k`` (softmax scores)."""
+    if dz.shape[1] == 1:
+        return np.abs(dz[:, 0])
+    return dz.max(axis=1) - dz.min(axis=1)
+
+
+def evaluate(problem: Problem, theta, *, schur: bool = True) -> Evaluation:
+    """One pass over the retained rows: objective, exact gradient and certificate inputs."""
+    obj = problem.objective
+    loss = 0.0
+    grad = np.zeros(obj.n_params)
+    abs_terms = 0.0
+    max_norm = 0.0
+    shift = 0.0
+    max_rows = 0
+    B = M = None
+    theta_norm = float(np.linalg.norm(theta))
+    spread = np.sqrt(obj.n_outputs)
+    for block in problem.store:
+        s = problem.weighting.of(block)
+        X, norms = block.data["X"], block.data["norms"]
+        terms = obj.data_terms(X, block.data["target"], s, theta, coupling=schur)
+        loss += terms.loss
+        grad += terms.gradient
+        # Each row's term and the error its score carries into it (see rounding_allowance).
+        abs_terms += float(
+            s @ (norms * (terms.residual_norms + terms.curvature * spread * norms * theta_norm))
+        )
+        live = s > 0
+        if live.any():
+            max_norm = max(max_norm, float(norms[live].max()))
+            z_ref = block.data.get("z_ref")
+            if z_ref is None:
+                shift = np.inf
+            else:
+                shift = max(shift, float(_spread(terms.scores[live] - z_ref[live]).max()))
+        max_rows = max(max_rows, block.positions.size)
+        if terms.coupling is not None:
+            B = terms.coupling[0] if B is None else B + terms.coupling[0]
+            M = terms.coupling[1] if M is None else M + terms.coupling[1]
+    value = obj.value(loss, theta)
+    gradient = obj.gradient(grad, theta)
+    if problem.noise is not None:
+        value += float(problem.noise @ theta)
+        gradient = gradient + problem.noise
+    gradient = obj.project(gradient)
+    mu_schur = 0.0
+    if B is not None:
+        mu_schur = schur_curvature_bound(obj.C * B, obj.C * M, gauge=obj.multinomial)
+    rounding = rounding_allowance(obj.C * abs_terms, max_rows + obj.n_features)
+    return Evaluation(
+        theta=theta,
+        value=value,
+        gradient=gradient,
+        grad_norm=float(np.linalg.norm(gradient)),
+        rounding=rounding,
+        radius=curvature_radius(max_norm, obj.multinomial),
+        mu_schur=mu_schur,
+        score_shift=shift,
+    )
+
+
+def full_hessian(problem: Problem, theta):
+    """The dense Hessian of the retained objective at ``theta`` (``O(n p^2)``)."""
+    obj = problem.objective
+    hess = np.zeros((obj.n_params, obj.n_params))
+    for block in problem.store:
+        hess += obj.data_hessian(block.data["X"], problem.weighting.of(block), theta)
+    return obj.hessian(hess)
+
+
+def with_reference_scores(store: RowStore, objective, theta) -> RowStore:
+    """A store whose blocks also hold every row's scores at ``theta`` (column ``z_ref``).
+
+    They let a pass measure exactly how far each row's scores moved since the cached
+    Hessian was computed, which is what the curvature bound needs; being a column, a row's
+    scores leave the store with the row.
+    """
+    blocks = [
+        RowBlock(b.positions, {**b.data, "z_ref": objective.raw(b.data["X"], theta)})
+        for b in store.blocks
+    ]
+    return RowStore(store.starts, blocks, store.block_size)
+
+
+def refresh(problem: Problem, theta, *, seed: int = 0) -> tuple[Problem, HessianCache]:
+    """Compute, factor and certify the Hessian at ``theta``, and record the rows' scores
+    there; returns the problem over the re-annotated rows and the new cache."""
+    cache = HessianCache.build(
+        full_hessian(problem, theta),
+        theta,
+        problem.weighting.class_scale,
+        problem.objective.gauge(),
+        len(problem.store),
+        seed=seed,
+    )
+    store = with_reference_scores(problem.store, problem.objective, theta)
+    return replace(problem, store=store), cache
+
+
+def certify(problem: Problem, ev: Evaluation, cache: HessianCache | None):
+    """Certified bound on the distance from ``ev.theta`` to the optimum, and the curvature
+    bound it used.
+
+    The curvature bound is the best of the cache's (carried to ``theta`` by the rows' score
+    shifts) and the Schur bound computed in the pass; without an intercept, also the global
+    1-strong convexity. With a factored cache, the bound is then sharpened with the cached
+    Hessian itself (:func:`~._certificate.refined_distance_bound`).
+    """
+    obj = problem.objective
+    mu = ev.mu_schur
+    if cache is not None:
+        mu = max(mu, cache.curvature_at(ev.score_shift, problem.weighting.class_scale))
+    global_mu = 0.0 if obj.fit_intercept else 1.0
+    mu = max(mu, global_mu)
+    grad_norm = ev.grad_norm + ev.rounding
+    bound = distance_bound(grad_norm, mu, ev.radius, global_mu)
+    if cache is not None and cache.factor is not None and cache.mu > 0:
+        step = obj.project(cache.solve(ev.gradient))
+        # The gradient's rounding error e adds at most ||e|| / mu to ||H^-1 g|| and
+        # ||e|| / sqrt(mu) to ||g||_{H^-1}; the solve's own rounding is relative.
+        slack = ev.rounding / cache.mu
+        newton = float(np.linalg.norm(step)) * (1 + 1e-8) + slack
+        dual = np.sqrt(max(float(ev.gradient @ step), 0.0)) * (1 + 1e-8)
+        dual += ev.rounding / np.sqrt(cache.mu)
+        ratio = np.asarray(problem.weighting.class_scale) / cache.class_scale_ref
+        bound = refined_distance_bound(
+            newton,
+            dual,
+            cache.mu,
+            ev.score_shift,
+            ev.radius,
+            min(1.0, float(ratio.min())),
+            max(1.0, float(ratio.max())),
+            bound,
+        )
+    return bound, mu
+
+
+def _cg_direction(problem: Problem, theta, gradient, *, rtol=1e-10, maxiter=200):
+    """Solve ``H d = g`` by conjugate gradients on exact Hessian-vector products (each one a
+    pass over the rows), preconditioned by the Hessian's diagonal."""
+    obj = problem.objective
+    gauge = obj.gauge()
+    p = obj.n_params
+    diag = np.zeros(p)
+    for block in problem.store:
+        diag += obj.data_hessian_diag(block.data["X"], problem.weighting.of(block), theta)
+    diag = obj.C * diag
+    diag[: obj.n_coef] += 1.0
+    weight = float(max(np.mean(diag), 1.0))
+    n_products = [0]
+
+    def matvec(v):
+        n_products[0] += 1
+        out = np.zeros(p)
+        for block in problem.store:
+            out += obj.data_hessp(block.data["X"], problem.weighting.of(block), theta, v)
+        out = obj.hessp(out, v)
+        if gauge is not None:
+            # The objective is flat along the gauge; solving with H + w e e^T instead gives
+            # the same direction for a gradient orthogonal to it.
+            out += weight * (gauge @ v) * gauge
+        return out
+
+    if gauge is not None:
+        diag = diag + weight * gauge * gauge
+    H = LinearOperator((p, p), matvec=matvec, dtype=np.float64)
+    precond = LinearOperator((p, p), matvec=lambda v: v / diag, dtype=np.float64)
+    direction, _ = cg(H, gradient, rtol=rtol, atol=0.0, maxiter=maxiter, M=precond)
+    return obj.project(direction), n_products[0] + 1
+
+
+@dataclass(frozen=True)
+class NewtonResult:
+    """Outcome of :func:`newton_steps`: the problem (its rows re-annotated if the Hessian was
+    refreshed), the final evaluation and certificate, and what it cost."""
+
+    problem: Problem
+    evaluation: Evaluation
+    bound: float
+    mu: float
+    steps: int
+    passes: int
+    cache: HessianCache | None
+    refreshes: int
+
+
+def newton_steps(
+    problem: Problem,
+    theta,
+    gradient,
+    cache: HessianCache | None,
+    *,
+    max_steps: int,
+    tol: float,
+    score_shift: float,
+    refresh_below: float = 0.5,
+    seed: int = 0,
+) -> NewtonResult:
+    """Newton steps on the retained objective from ``theta``, where its exact gradient is
+    ``gradient``, until the certified bound is below ``tol * max(1, ||theta||)`` or
+    ``max_steps`` steps have been taken.
+
+    With a cache, each step solves with its factored Hessian: exact at its reference point,
+    a good preconditioned step near it. Before a step, the Hessian is recomputed at the
+    current point if the curvature the cache certifies there (``score_shift``: how far the
+    rows' scores moved since its reference point) has fallen below ``refresh_below`` times
+    its value at the last refresh, or if the previous step shrank the gradient by less than
+    a factor 10 (a stale Hessian). If the bound is still infinite once the steps are spent,
+    up to four more steps are taken (a very influential row can move the optimum far enough
+    that one step does not reach the region where the certificate holds). Without a cache,
+    conjugate gradients on exact Hessian-vector products give the step.
+    """
+    obj = problem.objective
+    steps = passes = refreshes = extra = 0
+    slow = False
+    while True:
+        if cache is not None and (slow or cache.degradation(score_shift) < refresh_below):
+            problem, cache = refresh(problem, theta, seed=seed)
+            refreshes += 1
+        if cache is not None:
+            cache = cache.with_factor()
+            direction = cache.solve(gradient)
+        else:
+            direction, products = _cg_direction(problem, theta, gradient)
+            passes += products
+        theta = obj.project(theta - direction)
+        ev = evaluate(problem, theta)
+        passes += 1
+        steps += 1
+        # A step with a Hessian exact at its point converges quadratically; one that barely
+        # shrank the gradient used a stale Hessian, worth recomputing before the next step.
+        slow = ev.grad_norm > _SLOW * float(np.linalg.norm(gradient)) and score_shift > 0
+        score_shift, gradient = ev.score_shift, ev.gradient
+        bound, mu = certify(problem, ev, cache)
+        if bound <= tol * max(1.0, float(np.linalg.norm(theta))):
+            break
+        if steps >= max_steps + extra:
+            if np.isfinite(bound) or extra == _EXTRA_STEPS:
+                break
+            extra += 1
+    return NewtonResult(problem, ev, bound, mu, steps, passes, cache, refreshes)
+
+
+def minimize(problem: Problem, theta, *, max_iter: int = 50, use_cg: bool = False, seed: int = 0):
+    """Minimize the retained objective from ``theta`` by damped Newton with exact Hessians
+    (dense, or by conjugate gradients with ``use_cg``), down to the rounding level of its
+    gradient (used to train the perturbed objective of certified removal, and to start PUMA
+    from an optimum). Returns the final :class:`Evaluation` and the number of iterations.
+    """
+    obj = problem.objective
+    ev = evaluate(problem, theta)
+    for iteration in range(1, max_iter + 1):
+        if ev.grad_norm <= 4.0 * ev.rounding:
+            return ev, iteration - 1
+        if use_cg:
+            direction, _ = _cg_direction(problem, ev.theta, ev.gradient)
+        else:
+            direction = refresh(problem, ev.theta, seed=seed)[1].solve(ev.gradient)
+        decrease = float(ev.gradient @ direction)
+        step = 1.0
+        while step > 1e-10:
+            candidate = evaluate(problem, obj.project(ev.theta - step * direction))
+            # Near the optimum the objective's rounding hides the decrease; a smaller
+            # gradient is then the sign of progress.
+            if (
+                candidate.value <= ev.value - 1e-4 * step * decrease
+                or candidate.grad_norm < 0.5 * ev.grad_norm
+            ):
+                break
+            step *= 0.5
+        else:
+            return ev, iteration  # no further progress is possible in floating point
+        ev = candidate
+    return ev, max_iter

@@ -1,0 +1,155 @@
+"""Bookkeeping shared by the decremental naive Bayes classifiers.
+
+Every naive Bayes model is a sum of per-row contributions to per-class sufficient statistics,
+so forgetting rows means subtracting their contributions. To know those contributions the model
+keeps the rows it counted (as counted: binarized for Bernoulli, integer codes for categorical)
+in a :class:`~skunlearn.utils._rowstore.RowStore`, together with each row's class and weight.
+
+Positions number the rows of the last ``fit`` and of every ``partial_fit`` batch after it, in
+order; a model started by ``partial_fit`` numbers its batches the same way.
+
+Classes whose rows are all forgotten: a model built by ``fit`` drops them from ``classes_``,
+exactly as a refit on the retained rows would; a model started by ``partial_fit`` was told its
+``classes`` up front and keeps them with zero counts, exactly as ``partial_fit`` on the retained
+rows with the same ``classes`` would. A ``fit`` model with fixed class priors cannot drop a
+class (a refit would reject the priors), so such a request is refused.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.utils.validation import _check_sample_weight
+
+from skunlearn.base import UnlearnerMixin, _show
+from skunlearn.utils._rowstore import RowStore
+
+# Rows per copy-on-write block: forgetting one row copies one block of this many rows.
+_BLOCK_SIZE = 512
+
+# A statistic that shrank below this fraction of its size at its last exact computation has
+# lost too many digits to cancellation (rounding error is about eps times that size): it is
+# recomputed from the stored retained rows instead of trusted.
+_CANCELLATION_GUARD = 1e-6
+
+
+def ill_conditioned(new, reference) -> np.ndarray:
+    """Rows (classes) of ``new`` whose subtraction may have cancelled catastrophically.
+
+    ``new`` and ``reference`` have shape ``(n_classes, ...)``; a row is flagged when one of its
+    entries became negative, or non-zero but smaller than ``_CANCELLATION_GUARD`` times its
+    reference. An exact zero is trusted: it arises when the only contributions were removed.
+    """
+    new = np.asarray(new, dtype=float)
+    reference = np.asarray(reference, dtype=float)
+    small = (new != 0) & (np.abs(new) < _CANCELLATION_GUARD * np.abs(reference))
+    bad = small | (new < 0)
+    return bad.reshape(bad.shape[0], -1).any(axis=1)
+
+
+class _DecrementalNBMixin(UnlearnerMixin):
+    """Row storage, positions across batches and class bookkeeping for naive Bayes.
+
+    Fitted private state:
+
+    - ``_store``: retained rows, columns ``X`` (as counted), ``code`` (index into
+      ``_fit_classes``) and ``w`` (sample weight, ones when none was given);
+    - ``_fit_classes``: the classes known when the model started (fit or first partial_fit);
+    - ``_class_rows``: retained rows per class of ``_fit_classes``;
+    - ``_classes_declared``: True when the model was started by ``partial_fit``;
+    - ``_n_weighted``: retained rows of positive weight;
+    - ``_batch_starts``: first position of each batch (fit counts as one batch).
+    """
+
+    def _prior_param(self):
+        raise NotImplementedError
+
+    def _rows_as_counted(self, X, y):
+        """X as the parent class counts it (validated, binarized, ...), and y."""
+        return self._check_X_y(X, y, reset=False)
+
+    def _start_rows(self, X, y, sample_weight, declared: bool) -> None:
+        X, y = self._rows_as_counted(X, y)
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        self._fit_classes = np.asarray(self.classes_).copy()
+        codes = np.searchsorted(self._fit_classes, y).astype(np.intp)
+        self._store = RowStore.from_columns({"X": X, "code": codes, "w": w}, block_size=_BLOCK_SIZE)
+        self._class_rows = np.bincount(codes, minlength=self._fit_classes.size)
+        self._classes_declared = declared
+        self._n_weighted = int(np.count_nonzero(w > 0))
+        self._batch_starts = np.zeros(1, dtype=np.intp)
+        self._reset_unlearning(X.shape[0])
+        return X, codes, w
+
+    def _append_rows(self, X, y, sample_weight):
+        X, y = self._rows_as_counted(X, y)
+        w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        codes = np.searchsorted(self._fit_classes, y).astype(np.intp)
+        first = self.n_samples_fit_
+        self._store = self._store.appended({"X": X, "code": codes, "w": w}, first)
+        self._class_rows = self._class_rows + np.bincount(codes, minlength=self._fit_classes.size)
+        self._n_weighted += int(np.count_nonzero(w > 0))
+        self._batch_starts = np.append(self._batch_starts, first)
+        # Positions continue across batches; what was forgotten stays forgotten.
+        self.n_samples_fit_ = first + X.shape[0]
+        return X, codes, w
+
+    def _batch_of(self, positions) -> np.ndarray:
+        return np.searchsorted(self._batch_starts, positions, side="right") - 1
+
+    def _batch_range(self, b: int) -> tuple[int, int]:
+        stop = self._batch_starts[b + 1] if b + 1 < self._batch_starts.size else None
+        return int(self._batch_starts[b]), (self.n_samples_fit_ if stop is None else int(stop))
+
+    def _current_index(self, codes) -> np.ndarray:
+        """Row of ``classes_`` of each fit-class code."""
+        return np.searchsorted(np.asarray(self.classes_), self._fit_classes[codes])
+
+    def _class_rows_after(self, codes) -> np.ndarray:
+        return self._class_rows - np.bincount(codes, minlength=self._fit_classes.size)
+
+    def _kept_classes(self, class_rows) -> np.ndarray:
+        """Mask over the current ``classes_`` of the classes that stay after a removal."""
+        alive = np.isin(self._fit_classes, self.classes_)
+        if self._classes_declared:
+            return np.ones(alive.sum(), dtype=bool)
+        return class_rows[alive] > 0
+
+    def _check_unlearn_feasible(self, positions):
+        rows = self._store.take(positions, ["code", "w"])
+        class_rows = self._class_rows_after(rows["code"])
+        kept = self._kept_classes(class_rows)
+        if not kept.all() and self._prior_param() is not None:
+            gone = np.asarray(self.classes_)[~kept]
+            raise ValueError(
+                f"Unlearning these rows would forget every row of class(es) {_show(gone)}, "
+                f"but the model fixes {len(self.classes_)} class priors, and a refit on the "
+                "retained rows would reject them. Fit a new model with priors for the "
+                "remaining classes, or start the model with partial_fit(classes=...) so that "
+                "classes are kept."
+            )
+        if self._n_weighted - np.count_nonzero(rows["w"] > 0) == 0:
+            raise ValueError(
+                f"Unlearning these {positions.size} rows would leave only rows of zero "
+                "sample weight, from which the model cannot estimate class frequencies."
+            )
+
+    def _estimate_unlearn_cost(self, positions):
+        return {
+            "samples_retrained": 0,
+            "blocks_copied": len(self._store.blocks_touched(positions)),
+        }
+
+    def _rows_of_classes(self, store, codes_wanted, batch=None):
+        """Concatenated ``X`` and ``w`` of the retained rows of each wanted class."""
+        lo, hi = (None, None) if batch is None else self._batch_range(batch)
+        out = {c: ([], []) for c in codes_wanted}
+        for block in store:
+            sel = np.ones(len(block), dtype=bool)
+            if lo is not None:
+                sel &= (block.positions >= lo) & (block.positions < hi)
+            for c in codes_wanted:
+                rows = sel if c is None else sel & (block.data["code"] == c)
+                if rows.any():
+                    out[c][0].append(block.data["X"][rows])
+                    out[c][1].append(block.data["w"][rows])
+        return out

@@ -1,0 +1,91 @@
+"""k-nearest-neighbours classification that forgets rows exactly."""
+
+from __future__ import annotations
+
+from sklearn.base import _fit_context
+from sklearn.neighbors import KNeighborsClassifier as _SkKNeighborsClassifier
+
+from skunlearn.neighbors import _docs
+from skunlearn.neighbors._base import _BlockedNeighborsMixin
+
+__all__ = ["KNeighborsClassifier"]
+
+
+class KNeighborsClassifier(_BlockedNeighborsMixin, _SkKNeighborsClassifier):
+    """Classifier implementing the k-nearest neighbors vote that can forget training rows.
+
+    A drop-in replacement for :class:`sklearn.neighbors.KNeighborsClassifier` (same
+    parameters, fitted attributes and predictions) with one more method, :meth:`unlearn`,
+    which removes rows from the stored data and rebuilds only the index blocks that held
+    them. Predictions equal those of scikit-learn's estimator refitted on the retained rows.
+
+    Read more in the :ref:`User Guide <decremental>`.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Number of neighbors to use by default for :meth:`kneighbors` queries.
+
+    weights : {{'uniform', 'distance'}}, callable or None, default='uniform'
+        Weight function used in prediction, as in scikit-learn.
+
+    {parameters}
+
+    Attributes
+    ----------
+    classes_ : array of shape (n_classes,) or list of such arrays
+        Class labels known to the classifier. A class whose rows are all forgotten leaves
+        ``classes_``, as in a refit.
+
+    outputs_2d_ : bool
+        False when ``y``'s shape is (n_samples, ) or (n_samples, 1) during fit.
+
+    {attributes}
+
+    See Also
+    --------
+    sklearn.neighbors.KNeighborsClassifier : The scikit-learn estimator this one extends.
+    KNeighborsRegressor : Regression based on k-nearest neighbors, also decremental.
+
+    Notes
+    -----{notes}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_iris
+    >>> from skunlearn.neighbors import KNeighborsClassifier
+    >>> X, y = load_iris(return_X_y=True)
+    >>> clf = KNeighborsClassifier(n_neighbors=3).fit(X, y).unlearn([0, 1, 2])
+    >>> ref = KNeighborsClassifier(n_neighbors=3).fit(X[3:], y[3:])
+    >>> bool(np.array_equal(clf.kneighbors(X)[1], ref.kneighbors(X)[1]))
+    True
+    >>> clf.unlearn_report_["blocks_rebuilt"]
+    1
+    """
+
+    @_fit_context(
+        # KNeighborsClassifier.metric is not validated yet
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y):
+        """Fit the k-nearest neighbors classifier from the training dataset.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, n_samples) if metric='precomputed'
+            Training data.
+
+        y : {array-like, sparse matrix} of shape (n_samples,) or \
+                (n_samples, n_outputs)
+            Target values.
+
+        Returns
+        -------
+        self : KNeighborsClassifier
+            The fitted k-nearest neighbors classifier.
+        """
+        return self._fit_blocks(X, y)
+
+
+KNeighborsClassifier.__doc__ = _docs.fill(KNeighborsClassifier.__doc__)

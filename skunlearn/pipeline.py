@@ -1,0 +1,438 @@
+"""A Pipeline that forgets training rows through every step.
+
+:class:`Pipeline` is scikit-learn's :class:`~sklearn.pipeline.Pipeline` with one more verb,
+``unlearn(indices)``, as imbalanced-learn's pipeline adds its own. It follows section 4 of the
+design: a transformer fitted on every row still carries the forgotten ones, and when it changes,
+every downstream feature changes; so a request walks the steps in order:
+
+- steps that need no fitting (``'passthrough'``, None, stateless transformers such as
+  :class:`~sklearn.preprocessing.FunctionTransformer` or
+  :class:`~sklearn.preprocessing.Normalizer`, i.e. ``requires_fit=False`` in their tags) are
+  passed over;
+- an unlearner step (:func:`skunlearn.is_unlearner`) forgets the rows itself;
+- once a transformer's output has changed (its report says ``transform_changed``), the fitted
+  steps after it are refit, as clones, on the retained rows re-transformed by the updated steps,
+  so that they end exactly as a refit of the whole pipeline on the retained rows would leave
+  them. For that the pipeline keeps the training rows (``X``, ``y`` and row-aligned fit
+  parameters) when, and only when, some fitted step follows an unlearner transformer;
+- a fitted step that cannot unlearn makes ``unlearn`` raise, before anything changes, an error
+  that explains the recommended pattern: preprocessing inside each shard of a sharded ensemble.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+from sklearn import pipeline as _skp
+from sklearn.base import clone
+from sklearn.pipeline import _final_estimator_has, _name_estimators
+from sklearn.utils import get_tags
+from sklearn.utils._metadata_requests import _routing_enabled
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.validation import _num_samples
+
+from skunlearn.base import UnlearnerMixin, is_unlearner
+from skunlearn.preprocessing._rowstore import RowStore
+
+__all__ = ["Pipeline", "make_pipeline"]
+
+_CANNOT_UNLEARN = (
+    "Step {name!r} ({cls}) is fitted but cannot unlearn: it was fitted on the rows to forget and "
+    "would keep what it learned from them, and Pipeline.unlearn never leaves such a step behind. "
+    "Either use an unlearner for this step (skunlearn's drop-ins, e.g. "
+    "skunlearn.preprocessing.StandardScaler for sklearn.preprocessing.StandardScaler, or a "
+    "skunlearn estimator such as ShardedEnsembleClassifier), or, as recommended, put the whole "
+    "pipeline inside each shard of a sharded ensemble, where every step is refit exactly on its "
+    "shard's retained rows and a request retrains one shard: "
+    "ShardedEnsembleClassifier(make_pipeline(StandardScaler(), SVC())). See the user guide "
+    "page 'Unlearning preprocessing and pipelines'."
+)
+
+
+def _is_passthrough(step) -> bool:
+    return step is None or (isinstance(step, str) and step == "passthrough")
+
+
+def _kind(step) -> str:
+    """'passthrough', 'unlearner', 'stateless' (needs no fit) or 'fitted' (cannot unlearn)."""
+    if _is_passthrough(step):
+        return "passthrough"
+    if is_unlearner(step):
+        return "unlearner"
+    if not get_tags(step).requires_fit:
+        return "stateless"
+    return "fitted"
+
+
+def _learns(step) -> bool:
+    return _kind(step) in ("unlearner", "fitted")
+
+
+def _is_row_aligned(value, n_samples: int) -> bool:
+    if isinstance(value, str | bytes | dict) or not hasattr(value, "__len__"):
+        return False
+    try:
+        return _num_samples(value) == n_samples
+    except TypeError:
+        return False
+
+
+class Pipeline(UnlearnerMixin, _skp.Pipeline):
+    """A sequence of transformers and a final estimator that can forget training rows.
+
+    A drop-in for :class:`sklearn.pipeline.Pipeline` (same parameters, methods and behaviour)
+    with :meth:`unlearn`, which forgets rows through every step so that the fitted pipeline ends
+    as a refit of the whole pipeline on the retained rows would leave it:
+
+    - steps that need no fitting (``'passthrough'``, None, stateless transformers with
+      ``requires_fit=False`` in their tags) are passed over;
+    - unlearner steps (skunlearn's estimators and drop-ins) forget the rows themselves, in
+      order;
+    - when a transformer's output changed (a scaler's statistics moved, an encoder lost a
+      category), the fitted steps after it are refit, as clones with the same parameters, on
+      the retained rows transformed by the updated steps;
+    - a fitted step that cannot unlearn (a plain scikit-learn estimator) makes :meth:`unlearn`
+      raise ``ValueError`` before anything changes. The recommended pattern for such
+      pipelines is to put the whole pipeline inside each shard:
+      ``ShardedEnsembleClassifier(make_pipeline(StandardScaler(), SVC()))``.
+
+    Read more in the :ref:`User Guide <preprocessing_pipeline>`.
+
+    Parameters
+    ----------
+    steps : list of tuples
+        ``(name, transform)`` tuples, in order, the last one being the final estimator. An
+        intermediate step may be ``'passthrough'`` or None.
+
+    transform_input : list of str, default=None
+        Metadata to transform through the steps before passing it on (requires metadata
+        routing); not supported by :meth:`unlearn`.
+
+    memory : str or object with the joblib.Memory interface, default=None
+        Cache of fitted transformers. The cache holds fits on every row, outside the model, so
+        :meth:`unlearn` refuses to run while it is set.
+
+    verbose : bool, default=False
+        Print the time elapsed while fitting each step.
+
+    Attributes
+    ----------
+    named_steps : :class:`~sklearn.utils.Bunch`
+        The steps by name.
+
+    classes_ : ndarray of shape (n_classes,)
+        The classes of the final estimator, if it is a classifier.
+
+    n_features_in_ : int
+        Number of features seen by the first step during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen by the first step during fit, when defined.
+
+    n_samples_fit_ : int
+        Number of rows seen by the last fit.
+
+    unlearned_indices_ : ndarray of int
+        Sorted positions forgotten since the last fit.
+
+    unlearn_report_ : dict or None
+        Report of the last :meth:`unlearn` call: ``n_removed``, ``indices``, ``exact``,
+        ``distance_bound``, ``seconds``, ``steps`` (what happened to each step: 'passthrough',
+        'stateless', 'unlearned' or 'refit'), ``steps_unlearned``, ``steps_refit``,
+        ``samples_retrained`` (retained rows trained on again), ``transform_changed`` and
+        ``step_reports`` (each unlearned step's own report).
+
+    See Also
+    --------
+    make_pipeline : Build a pipeline, naming the steps from their classes.
+    skunlearn.ensemble.ShardedEnsembleClassifier : Put a whole (scikit-learn) pipeline in each
+        shard: the recommended pattern for steps that cannot unlearn.
+
+    Notes
+    -----
+    Rows: a refit of the steps after a changed transformer needs the retained training rows,
+    so the pipeline keeps ``X``, ``y`` and the row-aligned fit parameters (blocked, forgotten
+    rows removed) when some fitted step follows an unlearner transformer; otherwise it keeps
+    nothing. A refit step then counts its rows among the retained ones, and the pipeline maps
+    positions to it.
+
+    Exactness: the pipeline is exact when its unlearned steps are. A refit step equals the same
+    step of ``clone(pipeline).fit(X_retained, y_retained)``, bitwise for deterministic steps
+    and steps with an int ``random_state``; an unlearned step equals what its own contract
+    promises (for a sharded ensemble: each shard retrained on its retained rows). If an
+    approximate step is followed by other fitted steps, the report says ``exact=False`` with
+    ``distance_bound=inf``: its bound does not carry through the steps after it.
+
+    Atomic: the steps are updated as copies and swapped in at the end; if any step fails, the
+    pipeline is left exactly as it was. Step objects taken from the pipeline before the call
+    (``pipe.named_steps[...]``) still hold the old state: read them again after ``unlearn``.
+
+    ColumnTransformer, FeatureUnion and other composites are not unlearners: use them inside
+    each shard of a sharded ensemble (see the user guide).
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from skunlearn.ensemble import ShardedEnsembleClassifier
+    >>> from skunlearn.pipeline import make_pipeline
+    >>> from skunlearn.preprocessing import StandardScaler
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> pipe = make_pipeline(
+    ...     StandardScaler(),
+    ...     ShardedEnsembleClassifier(LogisticRegression(), n_shards=3, random_state=0),
+    ... ).fit(X, y)
+    >>> pipe.unlearn([0, 1]).unlearn_report_["steps"]
+    {'standardscaler': 'unlearned', 'shardedensembleclassifier': 'refit'}
+    """
+
+    # -- fitting ---------------------------------------------------------------------------
+
+    def fit(self, X, y=None, **params):
+        """Fit the steps one after the other, as scikit-learn's Pipeline does.
+
+        Parameters
+        ----------
+        X : iterable
+            Training data, as the first step accepts it.
+        y : iterable, default=None
+            Training targets.
+        **params : dict of str -> object
+            Parameters of the steps' ``fit``, as ``step__parameter`` (or routed metadata).
+
+        Returns
+        -------
+        self : object
+            Pipeline with fitted steps.
+        """
+        super().fit(X, y, **params)
+        self._record_fit(X, y, params)
+        return self
+
+    @available_if(_skp.Pipeline._can_fit_transform)
+    def fit_transform(self, X, y=None, **params):
+        """Fit the steps and transform ``X`` with the final step.
+
+        Parameters
+        ----------
+        X : iterable
+            Training data, as the first step accepts it.
+        y : iterable, default=None
+            Training targets.
+        **params : dict of str -> object
+            Parameters of the steps' ``fit``, as ``step__parameter`` (or routed metadata).
+
+        Returns
+        -------
+        Xt : ndarray of shape (n_samples, n_transformed_features)
+            Transformed samples.
+        """
+        Xt = super().fit_transform(X, y, **params)
+        self._record_fit(X, y, params)
+        return Xt
+
+    @available_if(_final_estimator_has("fit_predict"))
+    def fit_predict(self, X, y=None, **params):
+        """Fit the steps and predict with the final step's ``fit_predict``.
+
+        Parameters
+        ----------
+        X : iterable
+            Training data, as the first step accepts it.
+        y : iterable, default=None
+            Training targets.
+        **params : dict of str -> object
+            Parameters of the steps' ``fit``, as ``step__parameter`` (or routed metadata).
+
+        Returns
+        -------
+        y_pred : ndarray
+            The final step's ``fit_predict`` output.
+        """
+        y_pred = super().fit_predict(X, y, **params)
+        self._record_fit(X, y, params)
+        return y_pred
+
+    def _needs_rows(self) -> bool:
+        """Whether a request may have to refit a step, which needs the retained rows."""
+        kinds = [_kind(step) for _, step in self.steps]
+        if "fitted" in kinds:
+            return False  # unlearn will refuse: keeping the rows would serve nothing
+        first = next((i for i, kind in enumerate(kinds) if kind == "unlearner"), None)
+        return first is not None and "unlearner" in kinds[first + 1 :]
+
+    def _record_fit(self, X, y, params) -> None:
+        n_samples = _num_samples(X)
+        self._step_rows = {}
+        self._store = None
+        self._row_params = []
+        self._other_params = {}
+        if self._needs_rows():
+            self._row_params = [k for k, v in params.items() if _is_row_aligned(v, n_samples)]
+            self._other_params = {k: v for k, v in params.items() if k not in self._row_params}
+            fields = (X, None if y is None else np.asarray(y))
+            fields += tuple(params[k] for k in self._row_params)
+            self._store = RowStore.from_rows(fields)
+        self._reset_unlearning(n_samples)
+
+    # -- unlearning ------------------------------------------------------------------------
+
+    def _check_unlearn_feasible(self, positions):
+        if self.memory is not None:
+            raise ValueError(
+                "Pipeline.unlearn cannot run with memory set: the cache holds transformers "
+                "fitted on every row, outside the model. Clear the cache and use memory=None."
+            )
+        if self.transform_input is not None:
+            raise ValueError("Pipeline.unlearn does not support transform_input.")
+        for name, step in self.steps:
+            if _kind(step) == "fitted":
+                raise ValueError(_CANNOT_UNLEARN.format(name=name, cls=type(step).__name__))
+
+    def _local_positions(self, name: str, positions: np.ndarray) -> np.ndarray:
+        """Positions in the rows step ``name`` was last fitted on."""
+        rows = self._step_rows.get(name)
+        return positions if rows is None else np.searchsorted(rows, positions)
+
+    def _changes_downstream(self, idx: int, step) -> bool:
+        """Whether step ``idx``, just unlearned, forces a refit of the steps after it."""
+        changed = step.unlearn_report_.get("transform_changed", True)
+        return bool(changed) and any(_learns(s) for _, s in self.steps[idx + 1 :])
+
+    def _refit_tail(self, steps, start, store):
+        """Refit ``steps[start:]`` on the retained rows transformed by ``steps[:start]``."""
+        if store is None:
+            raise ValueError(
+                "The pipeline kept no training rows to refit its later steps on (its steps "
+                "were changed after fit); fit it again."
+            )
+        X, y, *values = store.rows()
+        Xt = X
+        for _, step in steps[:start]:
+            if not _is_passthrough(step):
+                Xt = step.transform(Xt)
+        tail = _skp.Pipeline(
+            [(n, s if _is_passthrough(s) else clone(s)) for n, s in steps[start:]],
+            verbose=self.verbose,
+        )
+        params = {**self._other_params, **dict(zip(self._row_params, values))}
+        if not _routing_enabled():
+            names = {n for n, _ in tail.steps}
+            params = {k: v for k, v in params.items() if k.split("__", 1)[0] in names}
+        tail.fit(Xt, y, **params)
+        return tail.steps, store.held_positions()
+
+    def _unlearn(self, positions):
+        steps = list(self.steps)
+        step_rows = dict(self._step_rows)
+        actions, reports = {}, {}
+        refit_from = None
+        changed = False
+        for idx, (name, step) in enumerate(steps):
+            kind = _kind(step)
+            actions[name] = kind
+            if kind != "unlearner":
+                continue
+            # A shallow copy is enough: unlearners rebind their state and never mutate it.
+            new = copy.copy(step)
+            new.unlearn(self._local_positions(name, positions))
+            steps[idx] = (name, new)
+            reports[name] = new.unlearn_report_
+            actions[name] = "unlearned"
+            changed = changed or bool(new.unlearn_report_.get("transform_changed", True))
+            if idx < len(steps) - 1 and self._changes_downstream(idx, new):
+                refit_from = idx + 1
+                break
+        store = None if self._store is None else self._store.without(positions)[0]
+        n_refit_rows = 0
+        if refit_from is not None:
+            tail, kept = self._refit_tail(steps, refit_from, store)
+            for offset, (name, step) in enumerate(tail):
+                steps[refit_from + offset] = (name, step)
+                actions[name] = "refit" if _learns(step) else _kind(step)
+                if _learns(step):
+                    step_rows[name] = kept
+            n_refit_rows = kept.size
+        self.steps = steps
+        self._store = store
+        self._step_rows = step_rows
+
+        refit = [n for n, a in actions.items() if a == "refit"]
+        approximate = [n for n, r in reports.items() if not r.get("exact", True)]
+        bound = None
+        if approximate:
+            learners = [n for n, a in actions.items() if a in ("unlearned", "refit")]
+            alone_at_end = approximate == [learners[-1]]
+            bound = reports[approximate[0]]["distance_bound"] if alone_at_end else float("inf")
+        return {
+            "exact": not approximate,
+            "distance_bound": bound,
+            "steps": actions,
+            "steps_unlearned": [n for n, a in actions.items() if a == "unlearned"],
+            "steps_refit": refit,
+            "samples_retrained": max(
+                [n_refit_rows] + [int(r.get("samples_retrained", 0)) for r in reports.values()]
+            ),
+            "transform_changed": changed or bool(refit),
+            "step_reports": reports,
+        }
+
+    def _estimate_unlearn_cost(self, positions):
+        n_left = self.n_samples_fit_ - self.unlearned_indices_.size - positions.size
+        costs, maybe_refit = {}, []
+        for idx, (name, step) in enumerate(self.steps):
+            if _kind(step) != "unlearner":
+                continue
+            costs[name] = step.estimate_unlearn_cost(self._local_positions(name, positions))
+            later = [n for n, s in self.steps[idx + 1 :] if _learns(s)]
+            if later:
+                # Whether the transform changes is known only once the step has unlearned.
+                maybe_refit = later
+                break
+        samples = [int(c.get("samples_retrained", 0)) for c in costs.values()]
+        return {
+            "samples_retrained": max(samples + ([n_left] if maybe_refit else [0])),
+            "steps": costs,
+            "steps_maybe_refit": maybe_refit,
+        }
+
+
+def make_pipeline(*steps, memory=None, transform_input=None, verbose=False) -> Pipeline:
+    """Construct a :class:`Pipeline` from the given estimators, naming them after their classes.
+
+    Parameters
+    ----------
+    *steps : list of estimators
+        The transformers and the final estimator.
+    memory : str or object with the joblib.Memory interface, default=None
+        Cache of fitted transformers (incompatible with :meth:`Pipeline.unlearn`).
+    transform_input : list of str, default=None
+        Metadata to transform through the steps (requires metadata routing).
+    verbose : bool, default=False
+        Print the time elapsed while fitting each step.
+
+    Returns
+    -------
+    p : Pipeline
+        A skunlearn :class:`Pipeline`.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from skunlearn.ensemble import ShardedEnsembleRegressor
+    >>> from skunlearn.pipeline import make_pipeline
+    >>> import numpy as np
+    >>> pipe = make_pipeline(
+    ...     FunctionTransformer(np.log1p), ShardedEnsembleRegressor(random_state=0)
+    ... )
+    >>> X, y = np.arange(40.0).reshape(20, 2), np.arange(20.0)
+    >>> pipe.fit(X, y).unlearn([3]).unlearn_report_["steps"]
+    {'functiontransformer': 'stateless', 'shardedensembleregressor': 'unlearned'}
+    """
+    return Pipeline(
+        _name_estimators(steps),
+        memory=memory,
+        transform_input=transform_input,
+        verbose=verbose,
+    )

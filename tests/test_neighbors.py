@@ -1,0 +1,289 @@
+"""Decremental nearest neighbours: after unlearning, queries and predictions equal those of
+scikit-learn's estimator refitted on the retained rows."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn import neighbors as sk
+from sklearn.base import clone
+from sklearn.datasets import load_digits, load_iris, make_regression
+from sklearn.metrics import pairwise_distances
+from threadpoolctl import threadpool_limits
+
+from skunlearn import neighbors as su
+from skunlearn.neighbors import _base
+from skunlearn.utils.estimator_checks import check_unlearner
+
+
+@pytest.fixture(autouse=True)
+def small_blocks(monkeypatch):
+    """Blocks of 16 rows, so that every test runs queries across many blocks."""
+    monkeypatch.setattr(_base, "_MIN_BLOCK_ROWS", 16)
+    monkeypatch.setattr(_base, "_MAX_BLOCKS", 10_000)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Many tiny brute-force queries: OpenMP start-up would dominate on a busy machine."""
+    with threadpool_limits(limits=1):
+        yield
+
+
+def _retained(n, removed):
+    keep = np.ones(n, dtype=bool)
+    keep[np.asarray(removed, dtype=int)] = False
+    return keep
+
+
+def _continuous(n=300, d=4, seed=0):
+    rng = np.random.RandomState(seed)
+    X = rng.normal(size=(n, d))
+    return X, rng.randint(3, size=n), X @ rng.normal(size=d)
+
+
+def _unlearn_in_steps(est, n, seed=0):
+    rng = np.random.RandomState(seed)
+    removed = []
+    for size in (1, 5, n // 6):
+        request = rng.choice(np.setdiff1d(np.arange(n), removed), size=size, replace=False)
+        est.unlearn(request)
+        removed.extend(request)
+    return _retained(n, removed)
+
+
+CONFIGS = [
+    {"algorithm": "brute"},
+    {"algorithm": "kd_tree"},
+    {"algorithm": "ball_tree"},
+    {"algorithm": "auto", "metric": "manhattan"},
+    {"algorithm": "ball_tree", "p": 3},
+    {"algorithm": "kd_tree", "metric": "chebyshev"},
+    {"algorithm": "brute", "metric": "cosine"},
+]
+
+
+def assert_same_distances(ours, ref, brute):
+    """Bitwise, except brute-force Euclidean and cosine distances: scikit-learn computes them
+    with a matrix product whose last bits depend on how the rows are grouped into chunks (a
+    refit on the same rows in another order differs from itself in the same way)."""
+    if brute:
+        np.testing.assert_allclose(ours, ref, rtol=1e-13, atol=1e-15)
+    else:
+        np.testing.assert_array_equal(ours, ref)
+
+
+@pytest.mark.parametrize("params", CONFIGS, ids=lambda p: "-".join(map(str, p.values())))
+def test_kneighbors_identical_to_refit(params):
+    X, _, _ = _continuous()
+    Q = np.random.RandomState(1).normal(size=(40, 4))
+    ours = su.NearestNeighbors(n_neighbors=6, **params).fit(X)
+    keep = _unlearn_in_steps(ours, len(X))
+    ref = sk.NearestNeighbors(n_neighbors=6, **params).fit(X[keep])
+    dist, ind = ours.kneighbors(Q)
+    ref_dist, ref_ind = ref.kneighbors(Q)
+    brute = params["algorithm"] == "brute"
+    assert_same_distances(dist, ref_dist, brute)
+    np.testing.assert_array_equal(ind, ref_ind)
+    # The training rows themselves (each excluded from its own neighbours).
+    np.testing.assert_array_equal(ours.kneighbors()[1], ref.kneighbors()[1])
+    train_dist = ours.kneighbors(n_neighbors=2)[0]
+    assert_same_distances(train_dist, ref.kneighbors(n_neighbors=2)[0], brute)
+
+
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree", "ball_tree"])
+def test_classifier_and_regressor_predictions_identical_to_refit(weights, algorithm):
+    X, y_class, y_reg = _continuous()
+    Q = np.random.RandomState(2).normal(size=(50, 4))
+    params = {"n_neighbors": 7, "weights": weights, "algorithm": algorithm}
+    clf = su.KNeighborsClassifier(**params).fit(X, y_class)
+    keep = _unlearn_in_steps(clf, len(X))
+    ref = sk.KNeighborsClassifier(**params).fit(X[keep], y_class[keep])
+    np.testing.assert_array_equal(clf.predict(Q), ref.predict(Q))
+    np.testing.assert_allclose(clf.predict_proba(Q), ref.predict_proba(Q), rtol=1e-12)
+    assert clf.score(Q, ref.predict(Q)) == 1.0
+
+    reg = su.KNeighborsRegressor(**params).fit(X, y_reg)
+    keep = _unlearn_in_steps(reg, len(X))
+    ref = sk.KNeighborsRegressor(**params).fit(X[keep], y_reg[keep])
+    np.testing.assert_allclose(reg.predict(Q), ref.predict(Q), rtol=1e-12)
+    np.testing.assert_allclose(reg.predict(None), ref.predict(None), rtol=1e-12)
+    if weights == "uniform" or algorithm != "brute":
+        np.testing.assert_array_equal(reg.predict(Q), ref.predict(Q))
+
+
+def test_multioutput_targets():
+    X, y_class, y_reg = _continuous()
+    Y_class = np.column_stack([y_class, (y_class + 1) % 2])
+    Y_reg = np.column_stack([y_reg, -2 * y_reg])
+    clf = su.KNeighborsClassifier().fit(X, Y_class)
+    keep = _unlearn_in_steps(clf, len(X))
+    ref = sk.KNeighborsClassifier().fit(X[keep], Y_class[keep])
+    np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
+    reg = su.KNeighborsRegressor(weights="distance").fit(X, Y_reg)
+    keep = _unlearn_in_steps(reg, len(X))
+    ref = sk.KNeighborsRegressor(weights="distance").fit(X[keep], Y_reg[keep])
+    np.testing.assert_array_equal(reg.predict(X), ref.predict(X))
+
+
+def test_ties_break_by_training_order_across_blocks():
+    """Digits have many equal distances: neighbours are ordered by (distance, row) whichever
+    block holds them, the distances are those of a refit, and unlearning gives exactly what
+    fitting on the retained rows gives."""
+    X, y = load_digits(return_X_y=True)
+    X, y = X[:500], y[:500]
+    Q = X[::7] + 1.0
+    ours = su.KNeighborsClassifier(n_neighbors=9).fit(X, y)
+    keep = _unlearn_in_steps(ours, len(X))
+    fresh = su.KNeighborsClassifier(n_neighbors=9).fit(X[keep], y[keep])
+    dist, ind = ours.kneighbors(Q)
+    fresh_dist, fresh_ind = fresh.kneighbors(Q)
+    np.testing.assert_array_equal(ind, fresh_ind)
+    np.testing.assert_array_equal(dist, fresh_dist)
+    np.testing.assert_array_equal(ours.predict_proba(Q), fresh.predict_proba(Q))
+    ref_dist, _ = sk.KNeighborsClassifier(n_neighbors=9).fit(X[keep], y[keep]).kneighbors(Q)
+    np.testing.assert_array_equal(dist, ref_dist)
+    # The order is (distance, training row), and nothing nearer or tied-and-earlier is missed.
+    all_dist = pairwise_distances(Q, X[keep])
+    expected = np.lexsort((np.broadcast_to(np.arange(keep.sum()), all_dist.shape), all_dist))
+    np.testing.assert_array_equal(ind, expected[:, :9])
+    assert (np.diff(dist, axis=1) == 0).any(), "the data must have ties for this test to mean much"
+
+
+def test_radius_neighbors_identical_to_refit():
+    X, _, _ = _continuous()
+    Q = np.random.RandomState(3).normal(size=(20, 4))
+    ours = su.NearestNeighbors(radius=1.2).fit(X)
+    keep = _unlearn_in_steps(ours, len(X))
+    ref = sk.NearestNeighbors(radius=1.2).fit(X[keep])
+    dist, ind = ours.radius_neighbors(Q, sort_results=True)
+    ref_dist, ref_ind = ref.radius_neighbors(Q, sort_results=True)
+    for a, b, c, d in zip(dist, ref_dist, ind, ref_ind):
+        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(c, d)
+    unsorted = ours.radius_neighbors(Q, return_distance=False)
+    assert all(np.all(np.diff(i) > 0) for i in unsorted)  # training order
+    for a, b in zip(ours.radius_neighbors(return_distance=False), ref.radius_neighbors()[1]):
+        np.testing.assert_array_equal(a, np.sort(b))
+    graph = ours.radius_neighbors_graph(Q, mode="distance")
+    ref_graph = ref.radius_neighbors_graph(Q, mode="distance")
+    assert graph.shape == ref_graph.shape == (20, keep.sum())
+    np.testing.assert_array_equal(graph.toarray(), ref_graph.toarray())
+
+
+def test_kneighbors_graph_has_one_column_per_retained_row():
+    X, _, _ = _continuous()
+    ours = su.NearestNeighbors(n_neighbors=3).fit(X)
+    keep = _unlearn_in_steps(ours, len(X))
+    ref = sk.NearestNeighbors(n_neighbors=3).fit(X[keep])
+    for mode in ("connectivity", "distance"):
+        graph, ref_graph = ours.kneighbors_graph(X, mode=mode), ref.kneighbors_graph(X, mode=mode)
+        assert graph.shape == (len(X), keep.sum())
+        np.testing.assert_array_equal(graph.toarray(), ref_graph.toarray())
+
+
+def test_class_forgotten_entirely_leaves_classes():
+    X, y = load_iris(return_X_y=True)
+    clf = su.KNeighborsClassifier().fit(X, y).unlearn(np.flatnonzero(y == 1))
+    keep = y != 1
+    ref = sk.KNeighborsClassifier().fit(X[keep], y[keep])
+    np.testing.assert_array_equal(clf.classes_, [0, 2])
+    np.testing.assert_array_equal(clf.predict_proba(X), ref.predict_proba(X))
+    np.testing.assert_array_equal(clf.predict(X), ref.predict(X))
+
+
+def test_precomputed_metric_drops_rows_and_columns():
+    X, y, _ = _continuous(n=120)
+    D = pairwise_distances(X)
+    clf = su.KNeighborsClassifier(metric="precomputed").fit(D, y)
+    keep = _unlearn_in_steps(clf, len(X))
+    assert clf.n_features_in_ == keep.sum()
+    ref = sk.KNeighborsClassifier(metric="precomputed").fit(D[keep][:, keep], y[keep])
+    D_query = D[:, keep]
+    np.testing.assert_array_equal(clf.kneighbors(D_query)[1], ref.kneighbors(D_query)[1])
+    np.testing.assert_array_equal(clf.predict(D_query), ref.predict(D_query))
+    with pytest.raises(ValueError):
+        clf.predict(D)  # distances to the forgotten rows are no longer accepted
+
+
+def test_sparse_input():
+    X, y, _ = _continuous(d=8)
+    X[np.abs(X) < 0.5] = 0.0
+    Xs = sp.csr_matrix(X)
+    clf = su.KNeighborsClassifier().fit(Xs, y)
+    keep = _unlearn_in_steps(clf, len(X))
+    ref = sk.KNeighborsClassifier().fit(Xs[keep], y[keep])
+    dist, ind = clf.kneighbors(Xs)
+    ref_dist, ref_ind = ref.kneighbors(Xs)
+    assert_same_distances(dist, ref_dist, brute=True)
+    np.testing.assert_array_equal(ind, ref_ind)
+    np.testing.assert_array_equal(clf.predict(Xs), ref.predict(Xs))
+
+
+def test_algorithm_follows_a_refit_when_rows_run_short():
+    """'auto' picks brute force once n_neighbors reaches half the rows, as a refit would."""
+    X, y, _ = _continuous(n=40)
+    clf = su.KNeighborsClassifier(n_neighbors=9).fit(X, y)
+    assert clf._block_method == "kd_tree"
+    clf.unlearn(np.arange(22))
+    assert clf._block_method == "brute"
+    ref = sk.KNeighborsClassifier(n_neighbors=9).fit(X[22:], y[22:])
+    assert ref._fit_method == "brute"
+    dist, ind = clf.kneighbors(X)
+    np.testing.assert_array_equal(ind, ref.kneighbors(X)[1])
+    assert_same_distances(dist, ref.kneighbors(X)[0], brute=True)
+
+
+def test_unlearning_one_row_rebuilds_one_block():
+    X, y, _ = _continuous(n=300)
+    clf = su.KNeighborsClassifier().fit(X, y)
+    assert len(clf._store.blocks) > 10
+    cost = clf.estimate_unlearn_cost([150])
+    assert cost == {
+        "n_removed": 1,
+        "samples_retrained": 0,
+        "blocks_rebuilt": 1,
+        "rows_reindexed": 16,
+    }
+    clf.unlearn([150])
+    assert clf.unlearn_report_["blocks_rebuilt"] == 1
+    assert clf.unlearn_report_["rows_reindexed"] == 15
+
+
+def test_too_many_neighbors_for_the_retained_rows():
+    X, y, _ = _continuous(n=30)
+    clf = su.KNeighborsClassifier(n_neighbors=5).fit(X, y).unlearn(np.arange(26))
+    with pytest.raises(ValueError, match="n_samples_fit = 4"):
+        clf.predict(X)
+    assert clf.kneighbors(X, n_neighbors=4)[1].max() == 3
+
+
+def test_forgotten_rows_and_targets_leave_the_pickle():
+    X, y = make_regression(n_samples=100, n_features=3, random_state=0)
+    reg = su.KNeighborsRegressor().fit(X, y)
+    blob = pickle.dumps(reg)
+    assert X[7].tobytes() in blob and y[7].tobytes() in blob  # so the test can fail
+    blob = pickle.dumps(reg.unlearn([7]))
+    assert X[7].tobytes() not in blob and y[7].tobytes() not in blob
+
+
+def test_unfitted_clone_and_params_are_scikit_learns():
+    params = sk.KNeighborsClassifier().get_params()
+    assert su.KNeighborsClassifier().get_params() == params
+    assert clone(su.KNeighborsClassifier(n_neighbors=2)).n_neighbors == 2
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        su.KNeighborsClassifier(),
+        su.KNeighborsRegressor(algorithm="ball_tree"),
+        su.NearestNeighbors(algorithm="brute"),
+    ],
+    ids=lambda est: type(est).__name__,
+)
+def test_unlearning_contract_across_many_blocks(est):
+    X, y, y_reg = _continuous(n=120)
+    check_unlearner(est, X, y_reg if isinstance(est, su.KNeighborsRegressor) else y)

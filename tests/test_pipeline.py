@@ -1,0 +1,272 @@
+"""Pipeline.unlearn: the pipeline ends as a refit of the whole pipeline on the retained rows."""
+
+import pickle
+from unittest import mock
+
+import numpy as np
+import pytest
+import sklearn.preprocessing as skp
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline as sk_make_pipeline
+from sklearn.preprocessing import FunctionTransformer, Normalizer
+from sklearn.svm import SVC
+
+from skunlearn.ensemble import ShardedEnsembleClassifier, ShardedEnsembleRegressor
+from skunlearn.pipeline import Pipeline, make_pipeline
+from skunlearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
+
+
+def _sharded(**kwargs):
+    return ShardedEnsembleClassifier(
+        LogisticRegression(max_iter=2000), n_shards=3, random_state=0, **kwargs
+    )
+
+
+def _assert_same_shards(got, want):
+    """Two sharded ensembles trained alike: same rows per shard, same shard models."""
+    for a, b in zip(got.shard_indices_, want.shard_indices_):
+        assert a.size == b.size
+    for a, b in zip(got.estimators_, want.estimators_):
+        # The inputs agree to rounding; lbfgs then follows the same path up to its tolerance.
+        assert_allclose(a.coef_, b.coef_, rtol=1e-6, atol=1e-8)
+        assert_allclose(a.intercept_, b.intercept_, rtol=1e-6, atol=1e-8)
+
+
+@pytest.fixture(scope="module")
+def cancer():
+    X, y = load_breast_cancer(return_X_y=True)
+    return X[:300], y[:300], X[300:]
+
+
+def test_unlearn_equals_refit_of_whole_pipeline(cancer):
+    X, y, X_test = cancer
+    pipe = make_pipeline(StandardScaler(), _sharded()).fit(X, y)
+    forget = [[0, 5, 17], np.arange(100, 130), [299]]
+    for request in forget:
+        pipe.unlearn(request)
+    keep = np.setdiff1d(np.arange(300), np.concatenate([np.asarray(r) for r in forget]))
+    refit = clone(pipe).fit(X[keep], y[keep])
+
+    report = pipe.unlearn_report_
+    assert report["steps"] == {"standardscaler": "unlearned", "shardedensembleclassifier": "refit"}
+    assert report["exact"] and report["distance_bound"] is None
+    assert report["samples_retrained"] == keep.size
+    assert_allclose(pipe[0].mean_, refit[0].mean_, rtol=1e-12)
+    assert_allclose(pipe[0].scale_, refit[0].scale_, rtol=1e-12)
+    _assert_same_shards(pipe[-1], refit[-1])
+    assert_allclose(pipe.predict_proba(X_test), refit.predict_proba(X_test), atol=1e-7)
+    assert_array_equal(pipe.predict(X_test), refit.predict(X_test))
+
+
+def test_refit_step_positions_are_mapped(cancer):
+    # After a refit, the final step counts its rows among the retained ones; later requests
+    # name pipeline positions and must reach the right rows.
+    X, y, _ = cancer
+    pipe = make_pipeline(FunctionTransformer(np.log1p), StandardScaler(), _sharded()).fit(X, y)
+    pipe.unlearn([0, 1, 2])
+    assert pipe[-1].n_samples_fit_ == 297
+    pipe.unlearn([10, 250])
+    keep = np.setdiff1d(np.arange(300), [0, 1, 2, 10, 250])
+    _assert_same_shards(pipe[-1], clone(pipe).fit(X[keep], y[keep])[-1])
+
+
+def test_unchanged_transform_lets_the_next_step_unlearn(cancer):
+    X, y, X_test = cancer
+    interior = [
+        i for i in range(300) if not np.any((X[i] == X.min(axis=0)) | (X[i] == X.max(axis=0)))
+    ][:2]
+    pipe = make_pipeline(MinMaxScaler(), _sharded()).fit(X, y)
+    expected = clone(pipe[-1]).fit(pipe[0].transform(X), y).unlearn(interior)
+    pipe.unlearn(interior)
+    assert pipe.unlearn_report_["steps"]["shardedensembleclassifier"] == "unlearned"
+    assert pipe.unlearn_report_["steps_refit"] == []
+    _assert_same_shards(pipe[-1], expected)
+    assert_array_equal(pipe.predict(X_test), expected.predict(pipe[0].transform(X_test)))
+    # Forgetting an extreme changes the scaling: the final step is refit.
+    extreme = int(np.argmax(X[:, 0]))
+    assert extreme not in interior
+    pipe.unlearn([extreme])
+    assert pipe.unlearn_report_["steps"]["shardedensembleclassifier"] == "refit"
+    keep = np.setdiff1d(np.arange(300), [*interior, extreme])
+    _assert_same_shards(pipe[-1], clone(pipe).fit(X[keep], y[keep])[-1])
+
+
+def test_steps_without_fitting_are_passed_over():
+    X, y = load_diabetes(return_X_y=True)
+    pipe = Pipeline(
+        [
+            ("log", FunctionTransformer(np.abs)),
+            ("skip", "passthrough"),
+            ("norm", Normalizer()),
+            ("none", None),
+            ("reg", ShardedEnsembleRegressor(Ridge(), n_shards=4, random_state=0)),
+        ]
+    ).fit(X, y)
+    expected = clone(pipe[-1]).fit(Normalizer().transform(np.abs(X)), y).unlearn([3, 9])
+    pipe.unlearn([3, 9])
+    assert pipe.unlearn_report_["steps"] == {
+        "log": "stateless",
+        "skip": "passthrough",
+        "norm": "stateless",
+        "none": "passthrough",
+        "reg": "unlearned",
+    }
+    assert pipe._store is None  # no fitted step follows an unlearner transformer
+    for a, b in zip(pipe[-1].estimators_, expected.estimators_):
+        assert_allclose(a.coef_, b.coef_)
+
+
+def test_step_that_cannot_unlearn_raises_and_explains(cancer):
+    X, y, _ = cancer
+    pipe = make_pipeline(skp.StandardScaler(), _sharded()).fit(X, y)
+    before = pickle.dumps(pipe)
+    with pytest.raises(ValueError, match=r"cannot unlearn.*ShardedEnsembleClassifier\(make_pipe"):
+        pipe.unlearn([0])
+    with pytest.raises(ValueError, match="'standardscaler'"):
+        pipe.estimate_unlearn_cost([0])
+    assert pickle.dumps(pipe) == before
+    # A plain final estimator cannot unlearn either.
+    with pytest.raises(ValueError, match="'svc'"):
+        make_pipeline(StandardScaler(), SVC()).fit(X, y).unlearn([0])
+
+
+def test_column_transformer_is_not_an_unlearner_but_works_inside_shards():
+    X, y = load_wine(return_X_y=True)
+    columns = ColumnTransformer(
+        [("scale", skp.StandardScaler(), [0, 1, 2, 3]), ("minmax", skp.MinMaxScaler(), [4, 5])]
+    )
+    with pytest.raises(ValueError, match="'columntransformer'"):
+        make_pipeline(columns, _sharded()).fit(X, y).unlearn([0])
+    # The recommended pattern: the whole preprocessing inside each shard.
+    inner = sk_make_pipeline(clone(columns), LogisticRegression(max_iter=2000))
+    model = ShardedEnsembleClassifier(inner, n_shards=3, random_state=0).fit(X, y)
+    model.unlearn([0, 60, 120])
+    for k, est in enumerate(model.estimators_):
+        rows = model.shard_indices_[k]
+        expected = clone(inner).fit(X[rows], y[rows])
+        assert not np.isin([0, 60, 120], rows).any()
+        assert_allclose(est[-1].coef_, expected[-1].coef_, rtol=1e-6, atol=1e-8)
+
+
+def test_failing_step_leaves_pipeline_unchanged(cancer):
+    X, y, _ = cancer
+    pipe = make_pipeline(StandardScaler(), _sharded()).fit(X, y)
+    pipe.unlearn([0])
+    before = pickle.dumps(pipe)
+    steps = list(pipe.steps)
+    with mock.patch.object(ShardedEnsembleClassifier, "fit", side_effect=RuntimeError("boom")):
+        with pytest.raises(RuntimeError, match="boom"):
+            pipe.unlearn([1, 2])
+    assert pickle.dumps(pipe) == before
+    assert pipe.steps == steps
+    # An encoder whose explicit drop would vanish fails inside its own unlearn.
+    Xc = np.array([["a"], ["b"], ["b"], ["c"]], dtype=object)
+    enc = make_pipeline(OneHotEncoder(drop=["a"]), StandardScaler(with_mean=False)).fit(Xc)
+    before = pickle.dumps(enc)
+    with pytest.raises(ValueError, match="drop="):
+        enc.unlearn([0])
+    assert pickle.dumps(enc) == before
+
+
+def test_forgotten_rows_are_purged_from_every_step(cancer):
+    X, y, _ = cancer
+    pipe = make_pipeline(StandardScaler(), MinMaxScaler(), _sharded()).fit(X, y)
+    forget = np.arange(40, 60)
+    pipe.unlearn(forget)
+    blob = pickle.dumps(pipe)
+    for i in forget:
+        assert X[i].tobytes() not in blob
+        assert pipe[:1].transform(X[i : i + 1]).tobytes() not in blob
+
+
+def test_encoder_output_width_change_refits_downstream():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.choice(["a", "b", "c"], 120), rng.choice(["x", "y"], 120)])
+    X = X.astype(object)
+    X[7, 0] = "rare"
+    y = (X[:, 0] == "a").astype(int) ^ (rng.random(120) < 0.2)
+    pipe = make_pipeline(OneHotEncoder(handle_unknown="ignore"), _sharded()).fit(X, y)
+    pipe.unlearn([3])  # a frequent category: same width, the final step unlearns
+    assert pipe.unlearn_report_["steps"]["shardedensembleclassifier"] == "unlearned"
+    pipe.unlearn([7])  # the only "rare" row: one column fewer, the final step is refit
+    assert pipe.unlearn_report_["steps"]["shardedensembleclassifier"] == "refit"
+    keep = np.setdiff1d(np.arange(120), [3, 7])
+    refit = clone(pipe).fit(X[keep], y[keep])
+    assert pipe[0].categories_[0].tolist() == ["a", "b", "c"]
+    _assert_same_shards(pipe[-1], refit[-1])
+    assert_allclose(pipe.predict_proba(X), refit.predict_proba(X), atol=1e-7)
+
+
+def test_fit_params_are_kept_for_refits(cancer):
+    X, y, X_test = cancer
+    w = np.random.default_rng(0).uniform(0.5, 2, size=300)
+    pipe = make_pipeline(StandardScaler(), _sharded())
+    pipe.fit(X, y, shardedensembleclassifier__sample_weight=w)
+    pipe.unlearn([4, 8, 15])
+    keep = np.setdiff1d(np.arange(300), [4, 8, 15])
+    refit = clone(pipe).fit(X[keep], y[keep], shardedensembleclassifier__sample_weight=w[keep])
+    _assert_same_shards(pipe[-1], refit[-1])
+    assert_allclose(pipe.predict_proba(X_test), refit.predict_proba(X_test), atol=1e-7)
+
+
+def test_grid_search_best_estimator_unlearns(cancer):
+    X, y, X_test = cancer
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), _sharded()),
+        {"shardedensembleclassifier__n_shards": [2, 3]},
+        cv=3,
+    ).fit(X, y)
+    best = search.best_estimator_
+    assert isinstance(best, Pipeline)
+    best.unlearn([0, 1, 2])
+    keep = np.arange(3, 300)
+    refit = clone(best).fit(X[keep], y[keep])
+    assert_allclose(best.predict_proba(X_test), refit.predict_proba(X_test), atol=1e-7)
+
+
+def test_transformer_only_pipeline_with_fit_transform():
+    X = load_wine().data
+    pipe = make_pipeline(StandardScaler(), MinMaxScaler())
+    Xt = pipe.fit_transform(X)
+    assert pipe.n_samples_fit_ == X.shape[0]
+    assert_allclose(Xt, pipe.transform(X))
+    pipe.unlearn([0, 10])
+    keep = np.setdiff1d(np.arange(X.shape[0]), [0, 10])
+    refit = clone(pipe).fit(X[keep])
+    assert pipe.unlearn_report_["steps"] == {"standardscaler": "unlearned", "minmaxscaler": "refit"}
+    assert_allclose(pipe.transform(X), refit.transform(X), rtol=1e-10, atol=1e-12)
+
+
+def test_estimate_unlearn_cost_names_possible_refits(cancer):
+    X, y, _ = cancer
+    pipe = make_pipeline(StandardScaler(), _sharded()).fit(X, y)
+    before = pickle.dumps(pipe)
+    cost = pipe.estimate_unlearn_cost([0, 1])
+    assert cost["steps_maybe_refit"] == ["shardedensembleclassifier"]
+    assert cost["samples_retrained"] == 298
+    assert pickle.dumps(pipe) == before
+    direct = make_pipeline(FunctionTransformer(np.log1p), _sharded()).fit(X, y)
+    cost = direct.estimate_unlearn_cost([0])
+    assert cost["steps_maybe_refit"] == []
+    assert cost["samples_retrained"] == direct[-1].estimate_unlearn_cost([0])["samples_retrained"]
+
+
+def test_memory_cache_is_refused(cancer, tmp_path):
+    X, y, _ = cancer
+    pipe = make_pipeline(StandardScaler(), _sharded(), memory=str(tmp_path)).fit(X, y)
+    with pytest.raises(ValueError, match="memory"):
+        pipe.unlearn([0])
+
+
+def test_make_pipeline_and_slicing_return_skunlearn_pipelines():
+    pipe = make_pipeline(StandardScaler(), _sharded())
+    assert isinstance(pipe, Pipeline)
+    assert isinstance(pipe[:1], Pipeline)
+    assert [name for name, _ in pipe.steps] == ["standardscaler", "shardedensembleclassifier"]
+    assert not hasattr(make_pipeline(StandardScaler(), _sharded()), "fit_transform")
+    assert hasattr(make_pipeline(StandardScaler()), "fit_transform")
