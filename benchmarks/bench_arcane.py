@@ -21,8 +21,6 @@ Run ``python benchmarks/bench_arcane.py`` (a few minutes on two cores) or ``--qu
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from _common import median_seconds, parser, report
 from sklearn.base import clone
@@ -94,12 +92,8 @@ def bench_one(name, template, X, y, X_test, y_test, args):
     n_requests = 20 if args.quick else 200
     one, one_fitted = request_costs(model, n_requests, 1, rng)
     ten, _ = request_costs(model, max(10, n_requests // 4), 10, rng)
-    times = []
-    for row in rng.choice(np.flatnonzero(model._retained_mask()), args.repeats, replace=False):
-        start = time.perf_counter()
-        model.unlearn([row])
-        times.append(time.perf_counter() - start)
-    one_s = float(np.median(times))
+    rows = iter(rng.choice(np.flatnonzero(model._retained_mask()), args.repeats, replace=False))
+    one_s = median_seconds(lambda: model.unlearn([next(rows)]), repeats=args.repeats)
     return {
         "model": name,
         "acc": model.score(X_test, y_test),

@@ -11,26 +11,19 @@ Usage::
     python benchmarks/bench_decremental.py            # n = 200,000
     python benchmarks/bench_decremental.py --quick    # n = 10,000, a few seconds
 
-Writes ``benchmarks/results/bench_decremental.json``.
+Writes ``benchmarks/results/bench_decremental[_quick].json``.
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import time
-from pathlib import Path
-
 import numpy as np
 import sklearn
+from _common import median_seconds, parser, report
 from sklearn import naive_bayes as sk_nb
 from sklearn import neighbors as sk_nn
 
 from skunlearn import naive_bayes as su_nb
 from skunlearn import neighbors as su_nn
-
-RESULTS = Path(__file__).parent / "results" / "bench_decremental.json"
 
 
 def _data(kind: str, n: int, d: int, rng):
@@ -46,24 +39,15 @@ def _data(kind: str, n: int, d: int, rng):
     return X, y
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def bench_model(name, ours, ref, X, y, repeats, rng, query=None):
     ours.fit(X, y)
     n = X.shape[0]
     rows = iter(rng.choice(n, size=repeats, replace=False))
-    unlearn = _median_time(lambda: ours.unlearn([next(rows)]), repeats)
+    unlearn = median_seconds(lambda: ours.unlearn([next(rows)]), repeats)
     keep = np.ones(n, dtype=bool)
     keep[ours.unlearned_indices_] = False
     X_kept, y_kept = X[keep], y[keep]
-    refit = _median_time(lambda: ref.fit(X_kept, y_kept), repeats)
+    refit = median_seconds(lambda: ref.fit(X_kept, y_kept), repeats)
     result = {
         "model": name,
         "n": n,
@@ -74,20 +58,19 @@ def bench_model(name, ours, ref, X, y, repeats, rng, query=None):
         "agrees_with_refit": bool(np.array_equal(ours.predict(X[:2000]), ref.predict(X[:2000]))),
     }
     if query is not None:
-        ours_q = _median_time(lambda: ours.predict(query), max(1, repeats // 2))
-        ref_q = _median_time(lambda: ref.predict(query), max(1, repeats // 2))
+        ours_q = median_seconds(lambda: ours.predict(query), max(1, repeats // 2))
+        ref_q = median_seconds(lambda: ref.predict(query), max(1, repeats // 2))
         result["query_ratio"] = ours_q / ref_q
         result["algorithm"] = ref._fit_method
     return result
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="n = 10,000 and fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None)
-    args = parser.parse_args(argv)
+    p = parser(__doc__.splitlines()[0])
+    p.set_defaults(repeats=None)  # 3 with --quick, else 7
+    args = p.parse_args(argv)
     n = 10_000 if args.quick else 200_000
-    repeats = args.repeats or (3 if args.quick else 7)
+    args.repeats = repeats = args.repeats or (3 if args.quick else 7)
     rng = np.random.RandomState(0)
 
     cases = [
@@ -117,30 +100,10 @@ def main(argv=None):
             )
         )
 
-    header = f"{'model':34} {'n':>8} {'d':>3} {'unlearn ms':>11} {'refit ms':>10} {'speedup':>9}"
-    print(header + f" {'query x':>8} {'same':>5}")
-    for r in results:
-        query = f"{r['query_ratio']:8.2f}" if "query_ratio" in r else " " * 8
-        print(
-            f"{r['model']:34} {r['n']:8d} {r['n_features']:3d} {r['unlearn_s'] * 1e3:11.3f} "
-            f"{r['refit_s'] * 1e3:10.1f} {r['speedup']:8.0f}x {query} {r['agrees_with_refit']!s:>5}"
-        )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(
-        json.dumps(
-            {
-                "benchmark": "bench_decremental",
-                "quick": args.quick,
-                "repeats": repeats,
-                "python": platform.python_version(),
-                "sklearn": sklearn.__version__,
-                "numpy": np.__version__,
-                "results": results,
-            },
-            indent=2,
-        )
-    )
-    print(f"wrote {RESULTS}")
+    columns = ["model", "n", "n_features", "unlearn_s", "refit_s", "speedup", "query_ratio"]
+    columns.append("agrees_with_refit")
+    extra = {"sklearn": sklearn.__version__, "numpy": np.__version__}
+    report("bench_decremental", results, columns, args, extra)
 
 
 if __name__ == "__main__":

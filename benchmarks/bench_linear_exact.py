@@ -12,22 +12,17 @@ measures in one run (median of several repeats):
 - ``state/X``: bytes the fitted model keeps (rows and statistics) over the bytes of ``X``.
 
 BLAS is limited to one thread so that the ratios do not depend on what else the machine runs.
-Prints a table and writes ``benchmarks/results/bench_linear_exact.json``.
+Prints a table and writes ``benchmarks/results/bench_linear_exact[_quick].json``.
 
-Usage: ``python benchmarks/bench_linear_exact.py [--quick]``.
+Usage: ``python benchmarks/bench_linear_exact.py [--quick] [--repeats N]`` (``N`` refits).
 """
 
 from __future__ import annotations
 
-import argparse
-import json
-import platform
-import time
-from pathlib import Path
-
 import numpy as np
 import sklearn
 import sklearn.linear_model as sklm
+from _common import median_seconds, parser, report
 from threadpoolctl import threadpool_limits
 
 from skunlearn.linear_model import BayesianRidge, LinearRegression, Ridge
@@ -39,15 +34,6 @@ MODELS = {
 }
 
 
-def _median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
 def _state_bytes(model) -> int:
     rows = sum(
         block.positions.nbytes + sum(a.nbytes for a in block.data.values() if a is not None)
@@ -57,18 +43,18 @@ def _state_bytes(model) -> int:
 
 
 def _bench_model(name, model, X, y, rng, refit_repeats, unlearn_repeats) -> dict:
-    fit_seconds = _median_time(lambda: model.fit(X, y), 1)
+    fit_seconds = median_seconds(lambda: model.fit(X, y), 1)
     # Requests are drawn before timing: choosing them is not part of unlearning.
     order = rng.permutation(X.shape[0])
     ones = iter(order[:unlearn_repeats, None])
     tens = iter(order[unlearn_repeats : 11 * unlearn_repeats].reshape(unlearn_repeats, 10))
-    unlearn_1 = _median_time(lambda: model.unlearn(next(ones)), unlearn_repeats)
-    unlearn_10 = _median_time(lambda: model.unlearn(next(tens)), unlearn_repeats)
+    unlearn_1 = median_seconds(lambda: model.unlearn(next(ones)), unlearn_repeats)
+    unlearn_10 = median_seconds(lambda: model.unlearn(next(tens)), unlearn_repeats)
     left = np.sort(order[11 * unlearn_repeats :])
     recomputed = model.unlearn_report_["samples_retrained"] > 0
     X_left, y_left = X[left], y[left]
     reference = getattr(sklm, name)(**model.get_params())
-    refit = _median_time(lambda: reference.fit(X_left, y_left), refit_repeats)
+    refit = median_seconds(lambda: reference.fit(X_left, y_left), refit_repeats)
     rel_err = np.max(np.abs(model.coef_ - reference.coef_)) / np.max(np.abs(reference.coef_))
     return {
         "model": name,
@@ -97,44 +83,21 @@ def bench(n_samples: int, n_features: int, refit_repeats: int, unlearn_repeats: 
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes, a few seconds")
-    args = parser.parse_args(argv)
+    args = parser(__doc__.splitlines()[0]).parse_args(argv)
     if args.quick:
-        n_samples, feature_counts, refit_repeats, unlearn_repeats = 20_000, (10, 50), 3, 5
+        n_samples, feature_counts, unlearn_repeats = 20_000, (10, 50), 5
     else:
-        n_samples, feature_counts, refit_repeats, unlearn_repeats = 200_000, (10, 50, 200), 3, 9
+        n_samples, feature_counts, unlearn_repeats = 200_000, (10, 50, 200), 9
 
     results = []
     with threadpool_limits(limits=1):
         for p in feature_counts:
-            results.extend(bench(n_samples, p, refit_repeats, unlearn_repeats))
+            results.extend(bench(n_samples, p, args.repeats, unlearn_repeats))
 
-    header = (
-        f"{'model':<17}{'n':>8}{'p':>5}{'refit s':>10}{'unlearn1 ms':>13}{'x1':>9}"
-        f"{'unlearn10 ms':>14}{'x10':>9}{'rel err':>10}{'state/X':>9}"
-    )
-    print(header)
-    print("-" * len(header))
-    for r in results:
-        print(
-            f"{r['model']:<17}{r['n_samples']:>8}{r['n_features']:>5}{r['refit_s']:>10.3f}"
-            f"{1e3 * r['unlearn_1_s']:>13.3f}{r['speedup_1']:>9.0f}"
-            f"{1e3 * r['unlearn_10_s']:>14.3f}{r['speedup_10']:>9.0f}"
-            f"{r['rel_err']:>10.1e}{r['state_over_X']:>9.2f}"
-        )
-    out = Path(__file__).parent / "results" / "bench_linear_exact.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    meta = {
-        "quick": args.quick,
-        "blas_threads": 1,
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "sklearn": sklearn.__version__,
-        "machine": platform.machine(),
-    }
-    out.write_text(json.dumps({"meta": meta, "results": results}, indent=2))
-    print(f"\nwrote {out}")
+    columns = ["model", "n_samples", "n_features", "refit_s", "unlearn_1_s", "speedup_1"]
+    columns += ["unlearn_10_s", "speedup_10", "rel_err", "state_over_X"]
+    extra = {"blas_threads": 1, "numpy": np.__version__, "sklearn": sklearn.__version__}
+    report("bench_linear_exact", results, columns, args, extra)
     return results
 
 

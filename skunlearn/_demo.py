@@ -112,8 +112,14 @@ def sharded_demo(*, n_shards: int = 10, fraction: float = 0.05, n_jobs=None, see
     return {
         "accuracy_before": acc_before,
         "accuracy_after": acc_after,
+        "accuracy_retrained": scratch.score(X_test, y_test),
+        "n_train": len(y_train),
+        "n_forgotten": n_forget,
+        "request_seconds": seconds,
         "median_request_seconds": median_request,
         "retrain_seconds": retrain_seconds,
         "speedup": speedup,
+        "shards_checked": len(check["shards_checked"]),
+        "shards_identical": n_same,
         "verified": verified,
     }

@@ -33,9 +33,12 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples
 
 from skunlearn.base import UnlearnerMixin, is_unlearner
-from skunlearn.preprocessing._rowstore import RowStore
+from skunlearn.utils._rowstore import RowStore
 
 __all__ = ["Pipeline", "make_pipeline"]
+
+# Prefix of the stored columns that hold row-aligned fit parameters (beside "X" and "y").
+_PARAM = "param:"
 
 _CANNOT_UNLEARN = (
     "Step {name!r} ({cls}) is fitted but cannot unlearn: it was fitted on the rows to forget and "
@@ -206,8 +209,7 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
         self : object
             Pipeline with fitted steps.
         """
-        super().fit(X, y, **params)
-        self._record_fit(X, y, params)
+        self._fit_and_record(super().fit, X, y, params)
         return self
 
     @available_if(_skp.Pipeline._can_fit_transform)
@@ -228,9 +230,7 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
         Xt : ndarray of shape (n_samples, n_transformed_features)
             Transformed samples.
         """
-        Xt = super().fit_transform(X, y, **params)
-        self._record_fit(X, y, params)
-        return Xt
+        return self._fit_and_record(super().fit_transform, X, y, params)
 
     @available_if(_final_estimator_has("fit_predict"))
     def fit_predict(self, X, y=None, **params):
@@ -250,9 +250,7 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
         y_pred : ndarray
             The final step's ``fit_predict`` output.
         """
-        y_pred = super().fit_predict(X, y, **params)
-        self._record_fit(X, y, params)
-        return y_pred
+        return self._fit_and_record(super().fit_predict, X, y, params)
 
     def _needs_rows(self) -> bool:
         """Whether a request may have to refit a step, which needs the retained rows."""
@@ -262,19 +260,25 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
         first = next((i for i, kind in enumerate(kinds) if kind == "unlearner"), None)
         return first is not None and "unlearner" in kinds[first + 1 :]
 
-    def _record_fit(self, X, y, params) -> None:
+    def _fit_and_record(self, fit_method, X, y, params):
+        """Run scikit-learn's ``fit_method`` and record what :meth:`unlearn` needs.
+
+        The rows are copied before fitting: a step with ``copy=False`` may transform ``X`` in
+        place while it is fitted.
+        """
         n_samples = _num_samples(X)
-        self._step_rows = {}
-        self._store = None
-        self._row_params = []
-        self._other_params = {}
+        store, row_params, other_params = None, [], {}
         if self._needs_rows():
-            self._row_params = [k for k, v in params.items() if _is_row_aligned(v, n_samples)]
-            self._other_params = {k: v for k, v in params.items() if k not in self._row_params}
-            fields = (X, None if y is None else np.asarray(y))
-            fields += tuple(params[k] for k in self._row_params)
-            self._store = RowStore.from_rows(fields)
+            row_params = [k for k, v in params.items() if _is_row_aligned(v, n_samples)]
+            other_params = {k: v for k, v in params.items() if k not in row_params}
+            columns = {"X": X, "y": None if y is None else np.asarray(y)}
+            columns.update({_PARAM + k: params[k] for k in row_params})
+            store = RowStore.from_columns(columns)
+        out = fit_method(X, y, **params)
+        self._store, self._row_params, self._other_params = store, row_params, other_params
+        self._step_rows = {}
         self._reset_unlearning(n_samples)
+        return out
 
     # -- unlearning ------------------------------------------------------------------------
 
@@ -307,7 +311,7 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
                 "The pipeline kept no training rows to refit its later steps on (its steps "
                 "were changed after fit); fit it again."
             )
-        X, y, *values = store.rows()
+        X, y = store.column("X"), store.column("y")
         Xt = X
         for _, step in steps[:start]:
             if not _is_passthrough(step):
@@ -316,12 +320,13 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
             [(n, s if _is_passthrough(s) else clone(s)) for n, s in steps[start:]],
             verbose=self.verbose,
         )
-        params = {**self._other_params, **dict(zip(self._row_params, values))}
+        params = {**self._other_params}
+        params.update({k: store.column(_PARAM + k) for k in self._row_params})
         if not _routing_enabled():
             names = {n for n, _ in tail.steps}
             params = {k: v for k, v in params.items() if k.split("__", 1)[0] in names}
         tail.fit(Xt, y, **params)
-        return tail.steps, store.held_positions()
+        return tail.steps, store.positions()
 
     def _unlearn(self, positions):
         steps = list(self.steps)
@@ -344,7 +349,7 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
             if idx < len(steps) - 1 and self._changes_downstream(idx, new):
                 refit_from = idx + 1
                 break
-        store = None if self._store is None else self._store.without(positions)[0]
+        store = None if self._store is None else self._store.without(positions)
         n_refit_rows = 0
         if refit_from is not None:
             tail, kept = self._refit_tail(steps, refit_from, store)

@@ -8,6 +8,7 @@ bound ``b`` is violated when ``||theta - theta_ref|| > b + err_ref``.
 
 import pickle
 import warnings
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -24,13 +25,19 @@ from sklearn.preprocessing import scale
 from sklearn.utils.class_weight import compute_class_weight
 
 from skunlearn.linear_model import InfluenceUnlearnLogistic
-from skunlearn.linear_model._certificate import distance_bound, schur_curvature_bound
+from skunlearn.linear_model import _losses as losses
+from skunlearn.linear_model._certificate import (
+    distance_bound,
+    refined_distance_bound,
+    schur_curvature_bound,
+)
 from skunlearn.linear_model._cholesky import (
     DowndateError,
     HessianCache,
     certified_min_eigenvalue,
+    cholesky_update,
 )
-from skunlearn.linear_model._newton import full_hessian
+from skunlearn.linear_model._newton import _maintain, evaluate, full_hessian
 
 
 def _data(loader):
@@ -299,6 +306,163 @@ def test_schur_bound_and_distance_bound_are_lower_and_upper_bounds():
     assert distance_bound(1e-3, mu=0.5, radius=10.0) > 2e-3
     assert distance_bound(1.0, mu=0.1, radius=1.0, global_mu=1.0) == 1.0
     assert distance_bound(1.0, mu=0.0, radius=1.0) == np.inf
+
+
+def _spd(rng, p, scale=1.0):
+    A = rng.standard_normal((p, 2 * p)) * scale
+    return A @ A.T / p + np.eye(p)
+
+
+@pytest.mark.parametrize(
+    "p, k, block", [(5, 1, None), (40, 3, None), (70, 1, 7), (130, 12, 32), (90, 40, 16)]
+)
+def test_cholesky_update_is_a_fresh_factorization(p, k, block):
+    """Blocked up- and downdates against LAPACK's factorization of the modified matrix, and
+    the leverage the downdate reports against its definition."""
+    rng = np.random.default_rng(p + k)
+    H = _spd(rng, p)
+    L = np.linalg.cholesky(H)
+    before = L.copy()
+    U = rng.standard_normal((p, k)) * 0.4 / np.sqrt(p * k)
+    down, leverage = cholesky_update(L, U, downdate=True, block=block)
+    expected = np.linalg.cholesky(H - U @ U.T)
+    np.testing.assert_allclose(down, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    assert np.all(np.triu(down, 1) == 0)
+    G = U.T @ np.linalg.solve(H, U)
+    assert leverage == pytest.approx(np.linalg.eigvalsh(G)[-1], rel=1e-9)
+    up, none = cholesky_update(L, U, downdate=False, block=block)
+    np.testing.assert_allclose(up, np.linalg.cholesky(H + U @ U.T), atol=1e-12 * np.abs(L).max())
+    assert none == 0.0
+    np.testing.assert_array_equal(L, before)  # built aside
+    same, zero = cholesky_update(L, np.empty((p, 0)), downdate=True)
+    np.testing.assert_array_equal(same, L)
+    assert zero == 0.0
+
+
+def test_many_successive_downdates_stay_accurate():
+    """Rounding does not build up over hundreds of rank-one downdates (one per forgotten row)."""
+    rng = np.random.default_rng(11)
+    p = 60
+    X = rng.standard_normal((600, p))
+    H = np.eye(p) + X.T @ X
+    L = np.linalg.cholesky(H)
+    for i in range(400):
+        L, _ = cholesky_update(L, X[i][:, None], downdate=True)
+    expected = np.linalg.cholesky(np.eye(p) + X[400:].T @ X[400:])
+    np.testing.assert_allclose(L, expected, atol=1e-10 * np.abs(expected).max())
+
+
+def test_downdate_that_is_not_positive_definite_is_refused():
+    rng = np.random.default_rng(12)
+    H = _spd(rng, 50)
+    w, Q = np.linalg.eigh(H)
+    # Removes 1.01 times the curvature along the weakest direction.
+    u = Q[:, :1] * np.sqrt(1.01 * w[0])
+    with pytest.raises(DowndateError):
+        cholesky_update(np.linalg.cholesky(H), u, downdate=True, block=8)
+
+
+def test_recertification_restores_the_curvature_bound():
+    """Leverages shrink mu at every downdate; certifying it again from the factor gives back
+    a bound that is valid and close to the smallest eigenvalue."""
+    rng = np.random.default_rng(13)
+    p = 230  # above the size where eigenvalues come from inverse iteration
+    X = rng.standard_normal((2000, p)) * 0.3
+    H = np.eye(p) * 0.2 + X.T @ X
+    cache = HessianCache.build(H, np.zeros(p), np.ones(2), None, 2000)
+    for i in range(0, 300, 3):
+        cache = cache.update(X[i : i + 3].T, n_removed=3)
+    true_min = np.linalg.eigvalsh(np.eye(p) * 0.2 + X[300:].T @ X[300:])[0]
+    assert cache.mu < 0.6 * true_min  # the worst-case leverage carry is pessimistic
+    again = cache.recertified()
+    assert 0.8 * true_min < again.mu <= true_min
+    np.testing.assert_array_equal(again.factor, cache.factor)
+
+
+def test_policy_recertifies_before_recomputing_the_hessian():
+    """Before a request's first step: a decayed mu is certified again (cheap); a far move of
+    the scores recomputes the Hessian; an intact cache is kept."""
+    X, y = _data(load_breast_cancer)
+    clf = InfluenceUnlearnLogistic().fit(X, y)
+    problem, theta, cache = clf._problem, clf._theta, clf._cache
+    decayed = replace(cache, mu=0.3 * cache.mu)
+    out = _maintain(problem, theta, decayed, 0.0, 0.5, None, 0)
+    assert out[2:] == (0, 1) and out[1].mu > 0.9 * cache.mu
+    out = _maintain(problem, theta, decayed, 2.0, 0.5, None, 0)
+    assert out[2:] == (1, 0)
+    assert out[1].mu_at_refresh == out[1].mu
+    out = _maintain(problem, theta, cache, 0.1, 0.5, None, 0)
+    assert out[1] is cache and out[2:] == (0, 0)
+    # Before a further step, a step that shrank the gradient a hundredfold keeps the cache.
+    out = _maintain(problem, theta, decayed, 2.0, 0.5, 1e-3, 0)
+    assert out[2] == 0
+
+
+def _refined_gap(r, newton, dual, mu, shift, radius, lo, hi):
+    """Right side minus left side of the refined inequality (see refined_distance_bound)."""
+    x = shift + radius * r
+    kappa = max(np.exp(x) / lo - 1, 1 - np.exp(-x) / hi)
+    return newton + kappa * dual / np.sqrt(mu) - r
+
+
+@pytest.mark.parametrize("shift, radius, lo, hi", [(0.0, 5.0, 1.0, 1.0), (0.3, 40.0, 0.8, 1.5)])
+def test_refined_bound_is_the_first_root(shift, radius, lo, hi):
+    """The fast fixed-point search returns a point just past the first root of the refined
+    inequality, which bisection locates independently."""
+    rng = np.random.default_rng(14)
+    checked = 0
+    for _ in range(50):
+        newton = 10 ** rng.uniform(-9, -3)
+        dual = newton * 10 ** rng.uniform(0, 2)
+        mu = 10 ** rng.uniform(-2, 0)
+        basic = newton * 10 ** rng.uniform(0.5, 3)
+        bound = refined_distance_bound(newton, dual, mu, shift, radius, lo, hi, basic)
+        args = (newton, dual, mu, shift, radius, lo, hi)
+        if _refined_gap(basic, *args) >= 0:
+            assert bound == basic
+            continue
+        left, right = 0.0, basic
+        for _ in range(200):
+            mid = 0.5 * (left + right)
+            left, right = (mid, right) if _refined_gap(mid, *args) >= 0 else (left, mid)
+        assert right <= bound <= right * (1 + 1e-8) and bound <= basic
+        checked += 1
+    assert checked > 25
+
+
+@pytest.mark.parametrize("loader", [load_breast_cancer, load_wine])
+def test_a_lighter_pass_gives_the_same_gradient(loader):
+    """Skipping the objective's value and the intercept-block bound, or taking a block in
+    chunks, changes nothing else that a pass computes."""
+    X, y = _data(loader)
+    clf = InfluenceUnlearnLogistic().fit(X, y)
+    full = evaluate(clf._problem, clf._theta)
+    light = evaluate(clf._problem, clf._theta, schur=False, value=False)
+    # Within the rounding allowance the certificate adds (the products are grouped otherwise).
+    assert np.linalg.norm(light.gradient - full.gradient) <= full.rounding
+    assert (light.rounding, light.radius, light.score_shift) == (
+        full.rounding,
+        full.radius,
+        full.score_shift,
+    )
+    assert np.isnan(light.value) and np.isfinite(full.value) and light.mu_schur == 0.0
+    obj, block = clf._objective, next(iter(clf._problem.store))
+    s = clf._problem.weighting.of(block)
+    args = (block.data["X"], block.data["target"], s, clf._theta)
+    whole = obj.data_terms(*args, coupling=True)
+    original = losses._CHUNK_BYTES
+    try:
+        losses._CHUNK_BYTES = 64 * 8 * X.shape[1]  # chunks of 64 rows
+        chunked = obj.data_terms(*args, coupling=True)
+    finally:
+        losses._CHUNK_BYTES = original
+    # Sums in another order: equal up to rounding relative to the summed terms.
+    scale_ = np.abs(block.data["X"]).sum() * s.max()
+    np.testing.assert_allclose(chunked.gradient, whole.gradient, rtol=0, atol=1e-13 * scale_)
+    for a, b in zip(chunked.coupling, whole.coupling):
+        np.testing.assert_allclose(a, b, rtol=0, atol=1e-13 * scale_)
+    np.testing.assert_array_equal(chunked.scores, whole.scores)
+    assert chunked.loss == pytest.approx(whole.loss, rel=1e-13)
 
 
 # -- certified removal ------------------------------------------------------------------------

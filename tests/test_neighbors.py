@@ -254,10 +254,17 @@ def test_unlearning_one_row_rebuilds_one_block():
 
 def test_too_many_neighbors_for_the_retained_rows():
     X, y, _ = _continuous(n=30)
-    clf = su.KNeighborsClassifier(n_neighbors=5).fit(X, y).unlearn(np.arange(26))
-    with pytest.raises(ValueError, match="n_samples_fit = 4"):
-        clf.predict(X)
-    assert clf.kneighbors(X, n_neighbors=4)[1].max() == 3
+    clf = su.KNeighborsClassifier(n_neighbors=5).fit(X, y)
+    before = pickle.dumps(clf)
+    # Leaving fewer rows than n_neighbors would leave a model that cannot predict: refused.
+    with pytest.raises(ValueError, match="fewer than n_neighbors=5"):
+        clf.unlearn(np.arange(26))
+    assert pickle.dumps(clf) == before
+    clf.set_params(n_neighbors=4).unlearn(np.arange(26))
+    assert clf.kneighbors(X)[1].max() == 3
+    np.testing.assert_array_equal(
+        clf.predict(X), sk.KNeighborsClassifier(n_neighbors=4).fit(X[26:], y[26:]).predict(X)
+    )
 
 
 def test_forgotten_rows_and_targets_leave_the_pickle():

@@ -17,6 +17,7 @@ from sklearn.preprocessing import FunctionTransformer, Normalizer
 from sklearn.svm import SVC
 
 from skunlearn.ensemble import ShardedEnsembleClassifier, ShardedEnsembleRegressor
+from skunlearn.naive_bayes import GaussianNB
 from skunlearn.pipeline import Pipeline, make_pipeline
 from skunlearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
@@ -270,3 +271,19 @@ def test_make_pipeline_and_slicing_return_skunlearn_pipelines():
     assert [name for name, _ in pipe.steps] == ["standardscaler", "shardedensembleclassifier"]
     assert not hasattr(make_pipeline(StandardScaler(), _sharded()), "fit_transform")
     assert hasattr(make_pipeline(StandardScaler()), "fit_transform")
+
+
+@pytest.mark.parametrize("copy_at_fit", [True, False])
+def test_steps_transforming_in_place_do_not_change_the_kept_rows(copy_at_fit):
+    # A scaler with copy=False scales its input in place, at fit (fit_transform) or when the
+    # later steps are refit: neither may write into the rows the pipeline keeps.
+    rng = np.random.RandomState(0)
+    X, y = rng.normal(3.0, 2.0, size=(12, 3)), np.arange(12) % 2
+    pipe = make_pipeline(StandardScaler(copy=copy_at_fit), GaussianNB()).fit(X.copy(), y)
+    pipe.set_params(standardscaler__copy=False)
+    pipe.unlearn([0]).unlearn([5])
+    keep = np.setdiff1d(np.arange(12), [0, 5])
+    reference = make_pipeline(StandardScaler(), GaussianNB()).fit(X[keep], y[keep])
+    assert_allclose(pipe[0].mean_, reference[0].mean_, rtol=1e-12)
+    assert_allclose(pipe[-1].theta_, reference[-1].theta_, rtol=1e-12, atol=1e-12)
+    assert_allclose(pipe[-1].var_, reference[-1].var_, rtol=1e-12)

@@ -14,7 +14,6 @@ from sklearn.base import clone
 from sklearn.datasets import load_diabetes, load_wine
 
 from skunlearn.preprocessing import MaxAbsScaler, MinMaxScaler, OneHotEncoder, StandardScaler
-from skunlearn.preprocessing._rowstore import RowStore
 
 # -- helpers -------------------------------------------------------------------------------
 
@@ -129,6 +128,21 @@ def test_standard_scaler_no_catastrophic_cancellation(offset):
     assert_allclose(est.mean_, reference.mean_, rtol=1e-14)
     exact_var = X[1000:].astype(np.longdouble).var(axis=0)
     assert np.all(np.abs(est.var_ - exact_var) <= 1e-9 * exact_var)
+
+
+def test_standard_scaler_state_depends_only_on_the_retained_rows():
+    # The moments are kept about a shift: one that still averaged a forgotten row would give
+    # that row away (n times the shift minus the retained rows).
+    X = np.random.default_rng(0).normal(size=(100, 3)) + 50.0
+    other = X.copy()
+    other[42] = [1e3, -1e3, 7.0]
+    a, b = (StandardScaler().fit(data).unlearn([42]) for data in (X, other))
+    assert_allclose(a._shift, b._shift, rtol=1e-14)
+    assert_allclose(a._moments[0], b._moments[0], rtol=0)
+    assert_allclose(a._moments[1], b._moments[1], rtol=0, atol=1e-12)
+    assert_allclose(a._moments[2], b._moments[2], rtol=1e-10)
+    recovered = a._shift * 100 - X[np.arange(100) != 42].sum(axis=0)
+    assert not np.allclose(recovered, X[42], atol=1e-3)
 
 
 def test_standard_scaler_large_request_recomputes():
@@ -368,37 +382,3 @@ def test_one_hot_purges_forgotten_categories():
     blob = pickle.dumps(est)
     assert b"user-4" not in blob and b"user-17" not in blob
     assert b"user-5" in blob
-
-
-# -- the row store -------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "field",
-    [
-        np.arange(20.0).reshape(10, 2),
-        sp.csr_matrix(np.arange(20.0).reshape(10, 2)),
-        [f"row {i}" for i in range(10)],
-    ],
-    ids=["dense", "sparse", "list"],
-)
-def test_row_store_take_without_and_rows(field):
-    store = RowStore.from_rows((field, np.arange(10)), block_size=3, start=5)
-    assert len(store) == 4 and store.n_rows == 10
-    new, touched = store.without(np.array([5, 9, 10, 14]))
-    assert [b for b, _ in touched] == [0, 1, 3]
-    assert store.n_rows == 10  # unchanged
-    assert_array_equal(new.held_positions(), [6, 7, 8, 11, 12, 13])
-    assert_array_equal(new.rows()[1], [1, 2, 3, 6, 7, 8])
-    assert_array_equal(new.take(np.array([7, 13]))[1], [2, 8])
-    assert new.blocks[2] is store.blocks[2]  # untouched blocks are shared
-    with pytest.raises(KeyError):
-        new.take(np.array([9]))
-
-
-def test_row_store_copies_the_callers_buffer():
-    X = np.arange(12.0).reshape(6, 2)
-    store = RowStore.from_rows((X,), block_size=4)
-    X[0, 0] = -1
-    assert store.take(np.array([0]))[0][0, 0] == 0
-    assert all(block[0].base is None for block in store.blocks)

@@ -262,3 +262,16 @@ def test_skops_with_a_store(tmp_path):
     loaded.unlearn([1, 2])
     reference.unlearn([1, 2])
     _same_predictions(loaded, reference, X)
+
+
+def test_relative_store_path_survives_a_change_of_directory(tmp_path, monkeypatch):
+    X, _ = _digits()
+    monkeypatch.chdir(tmp_path)
+    model = _fit("tree", store="relative/store")
+    assert os.path.isabs(model.store_dir_)
+    assert model.store_dir_.startswith(str(tmp_path / "relative" / "store"))
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    model.unlearn([3])
+    reference = _fit("tree").unlearn([3])
+    _same_predictions(model, reference, X)

@@ -7,7 +7,7 @@ from numbers import Integral
 import numpy as np
 from scipy import linalg
 from scipy.stats import qmc
-from sklearn.base import _fit_context, clone
+from sklearn.base import clone
 from sklearn.gaussian_process.kernels import RBF, Kernel
 from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import check_array
@@ -143,26 +143,6 @@ n_params)
         self.max_iter = max_iter
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the Gaussian posterior of the whitened inducing values.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights: each row's log-likelihood is multiplied by its weight.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return self._fit(X, y, sample_weight)
-
     def _fit_features(self, X, sample_weight):
         self.kernel_ = RBF(1.0) if self.kernel is None else clone(self.kernel)
         if isinstance(self.inducing_points, Integral):
@@ -182,12 +162,6 @@ n_params)
     def _features(self, X):
         cross = self.kernel_(self.inducing_points_, X)
         return self._with_intercept(linalg.solve_triangular(self._whitening, cross, lower=True).T)
-
-    def _prior_precision(self, n_columns):
-        prior = np.ones(n_columns)
-        if self.fit_intercept:
-            prior[-1] = 1.0 / self.intercept_prior_scale**2
-        return prior
 
 
 SparseGPClassifier.__doc__ = SparseGPClassifier.__doc__.format(

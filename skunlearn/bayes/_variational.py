@@ -89,7 +89,7 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
     """Gaussian variational posterior over the weights of a logistic model of features.
 
     Subclasses define the features (``_fit_features`` at fit, ``_features`` afterwards) and the
-    prior precision of each column (``_prior_precision``). Binary targets give one model (for
+    prior scale of the weights (``_weight_prior_scale``). Binary targets give one model (for
     ``classes_[1]``); more classes give one one-vs-rest model per class, each a Gaussian.
 
     Fitted private state, besides the public attributes:
@@ -123,15 +123,40 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
     def _features(self, X):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _prior_precision(self, n_columns: int) -> np.ndarray:  # pragma: no cover - abstract
-        raise NotImplementedError
+    def _weight_prior_scale(self) -> float:
+        """Standard deviation of the Gaussian prior on each weight (not the intercept)."""
+        return 1.0
+
+    def _prior_precision(self, n_columns: int) -> np.ndarray:
+        """Prior precision of each column of the design (the intercept last)."""
+        prior = np.full(n_columns, 1.0 / self._weight_prior_scale() ** 2)
+        if self.fit_intercept:
+            prior[-1] = 1.0 / self.intercept_prior_scale**2
+        return prior
 
     def _with_intercept(self, F):
         return np.hstack([F, np.ones((F.shape[0], 1))]) if self.fit_intercept else F
 
     # -- fit -------------------------------------------------------------------------------
 
-    def _fit(self, X, y, sample_weight):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the Gaussian posterior.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative row weights: each row's log-likelihood is multiplied by its weight.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
         X, y = validate_data(self, X, y, dtype=np.float64)
         check_classification_targets(y)
         classes, y_enc = np.unique(y, return_inverse=True)
@@ -697,37 +722,14 @@ n_params)
         self.max_iter = max_iter
         self.random_state = random_state
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the Gaussian posterior.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative row weights: each row's log-likelihood is multiplied by its weight.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return self._fit(X, y, sample_weight)
-
     def _fit_features(self, X, sample_weight):
         return self._features(X)
 
     def _features(self, X):
         return self._with_intercept(X)
 
-    def _prior_precision(self, n_columns):
-        prior = np.full(n_columns, 1.0 / self.prior_scale**2)
-        if self.fit_intercept:
-            prior[-1] = 1.0 / self.intercept_prior_scale**2
-        return prior
+    def _weight_prior_scale(self) -> float:
+        return self.prior_scale
 
 
 VariationalUnlearnLogistic.__doc__ = VariationalUnlearnLogistic.__doc__.format(

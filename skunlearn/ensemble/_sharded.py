@@ -267,8 +267,8 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             if store is not None:
                 store.remove()
             raise
-        # fit starts over: the files of the previous fit go (its rows may have been unlearned
-        # since, but a model refitted elsewhere must not leave them behind either).
+        # fit starts over: the previous fit's files are no longer this model's, and leaving
+        # them would keep its rows on disk (rows the user may since have asked to forget).
         previous = getattr(self, "_store", None)
         if previous is not None and previous.directory != getattr(store, "directory", None):
             previous.remove()
@@ -446,8 +446,8 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         Returns
         -------
         result : dict
-            ``shards_checked``, ``shards_identical`` (lists of shard numbers) and
-            ``max_abs_diff`` (largest difference between predictions or probabilities).
+            ``match`` (every checked shard identical), ``shards_checked``,
+            ``shards_identical`` (lists of shard numbers) and ``max_abs_diff`` (largest difference between predictions or probabilities).
         """
         check_is_fitted(self)
         X = self._validate_X_predict(X)
@@ -472,7 +472,12 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             max_diff = max(max_diff, diff)
             if diff == 0.0:
                 identical.append(int(k))
-        return {"shards_checked": checked, "shards_identical": identical, "max_abs_diff": max_diff}
+        return {
+            "match": identical == checked,
+            "shards_checked": checked,
+            "shards_identical": identical,
+            "max_abs_diff": max_diff,
+        }
 
     # -- predict ---------------------------------------------------------------------------
 

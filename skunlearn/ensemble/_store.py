@@ -104,7 +104,8 @@ class ShardStore:
     @classmethod
     def create(cls, root) -> ShardStore:
         """Make a fresh directory for one fit under ``root`` (created if needed)."""
-        root = Path(root)
+        # Absolute, so that the references stay valid if the working directory changes.
+        root = Path(root).absolute()
         if root.exists() and not root.is_dir():
             raise ValueError(f"store={str(root)!r} exists and is not a directory.")
         root.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,8 @@ sum form everywhere, so ``r <= ||g||`` also holds.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 __all__ = [
@@ -33,6 +35,9 @@ __all__ = [
 ]
 
 _EPS = np.finfo(np.float64).eps
+
+# Fixed-point steps tried before falling back to bisection in refined_distance_bound.
+_FIXED_POINT_STEPS = 30
 
 
 def curvature_radius(max_row_norm: float, multinomial: bool) -> float:
@@ -137,15 +142,29 @@ def refined_distance_bound(
     """
     if not (np.isfinite(basic) and mu_ref > 0):
         return basic
-    scale = dual / np.sqrt(mu_ref)
+    scale = dual / math.sqrt(mu_ref)
+
+    def right_side(r):
+        x = min(shift + radius * r, 700.0)  # beyond, kappa is astronomically large anyway
+        return newton + max(math.exp(x) / lo - 1.0, 1.0 - math.exp(-x) / hi) * scale
 
     def gap(r):
-        x = shift + radius * r
-        kappa = max(np.exp(x) / lo - 1.0, 1.0 - np.exp(-x) / hi)
-        return newton + kappa * scale - r
+        return right_side(r) - r
 
     if gap(basic) >= 0:
         return basic
+    # The right side increases with r, so iterating r <- right_side(r) from 0 climbs to the
+    # first root from below, fast when the correction term is small (the usual case). Any
+    # point below ``basic`` where the gap is negative lies past that root: a valid bound.
+    r = 0.0
+    for _ in range(_FIXED_POINT_STEPS):
+        following = right_side(r)
+        if following - r <= 1e-13 * following:
+            break
+        r = following
+    candidate = r * (1.0 + 1e-9)
+    if candidate < basic and gap(candidate) < 0:
+        return float(candidate)
     left, right = 0.0, basic
     for _ in range(100):
         mid = 0.5 * (left + right)

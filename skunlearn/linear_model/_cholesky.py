@@ -1,23 +1,30 @@
-"""The cached Hessian of the retained objective, its Cholesky factor and low-rank updates.
+"""The cached Hessian of the retained objective: its Cholesky factor and low-rank updates of it.
 
-:class:`HessianCache` holds the Hessian ``H`` of the retained objective at a reference point
-``theta_ref`` (and, while a request runs, its lower Cholesky factor) with a certified lower
-bound ``mu`` on its smallest eigenvalue. Removing rows subtracts their curvature at
-``theta_ref``, a low-rank downdate ``H - U U^T`` in ``O(p^2 m)``, then refactors (LAPACK's
-``p^3 / 3`` is faster, for the ``p`` a dense cache is used for, than ``m`` rank-one updates of
-the factor written in NumPy, and it cannot lose accuracy). The certificate follows the downdate
-without any eigenvalue problem, because for ``G = U^T H^-1 U``::
+:class:`HessianCache` holds the lower Cholesky factor ``L`` of the Hessian ``H`` of the retained
+objective at a reference point ``theta_ref``, with a certified lower bound ``mu`` on its smallest
+eigenvalue. Removing rows subtracts their curvature at ``theta_ref``, a low-rank downdate
+``H - U U^T`` (one column per row, ``K`` per row for the softmax). :func:`cholesky_update`
+applies it to the factor itself, in ``O(p^2 k)`` for ``k`` columns instead of the ``p^3 / 3`` of
+a refactorization: a blocked hyperbolic downdate whose every step is a BLAS or LAPACK call on a
+block of columns (a column-by-column LINPACK loop would pay the interpreter ``p`` times).
+
+The certificate follows the downdate without any eigenvalue problem, because for
+``G = U^T H^-1 U``::
 
     lambda_min(H - U U^T) >= lambda_min(H) (1 - lambda_max(G))
 
 (``||U^T x||^2 <= lambda_max(G) x^T H x``). ``lambda_max(G)`` is the largest leverage of the
-removed rows; it is tiny unless a removed row dominates some direction, and a downdate whose
-leverage reaches 1/2 is refused so that the caller recomputes the Hessian from the rows.
+removed rows; the blocked downdate yields it as a by-product. It is tiny unless a removed row
+dominates some direction; when the bound has lost too much, :meth:`HessianCache.recertified`
+certifies it anew from the factor, and a downdate whose leverage reaches 1/2 is refused so
+that the caller recomputes the Hessian from the rows.
 
-The cache only ever holds the curvature of retained rows: after a downdate no term of a
-forgotten row remains in ``H`` or its factor (up to rounding). With an intercept the multinomial
+The cache only ever holds the curvature of retained rows: the downdated factor is the Cholesky
+factor of the retained rows' Hessian (unique, so a function of those rows alone, up to
+rounding), and no term of a forgotten row remains in it. With an intercept the multinomial
 Hessian is singular along the gauge direction ``e``; the factor is that of ``H + w e e^T``,
-which solves exactly on the identifiable subspace.
+which solves exactly on the identifiable subspace (the removed rows' curvature is orthogonal to
+``e``, so downdates leave the ``w e e^T`` term alone).
 """
 
 from __future__ import annotations
@@ -26,21 +33,39 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy import linalg
+from scipy.linalg import blas, lapack
 
-__all__ = ["DowndateError", "HessianCache", "certified_min_eigenvalue"]
+__all__ = ["DowndateError", "HessianCache", "certified_min_eigenvalue", "cholesky_update"]
 
 _EPS = np.finfo(np.float64).eps
 
 # Up to this size, eigenvalues are computed directly rather than by inverse iteration.
 _SMALL = 200
 
-# Largest leverage a downdate may have before the cache is rebuilt instead: beyond it the
-# certificate would lose more than half of its curvature in one step.
+# Largest leverage a downdate may have before the cache is rebuilt instead: rows that carry
+# that much of some direction's curvature move the optimum far, where a Hessian recomputed at
+# the current point gives a markedly better step than the downdated one (and the certificate
+# would lose more than half of its curvature in one step).
 _MAX_LEVERAGE = 0.5
+
+# Column blocks of the blocked update. Its cost is about p^2 (b / 2 + 2 k + k^2 / (2 b)) flops
+# plus a few calls per block: b = k balances the flops, and below 32 columns the calls dominate.
+_MIN_BLOCK = 32
+_MAX_BLOCK = 256
+
+# Inverse iterations stop once the Rayleigh quotient has settled to this relative change.
+_SETTLED = 1e-3
 
 
 class DowndateError(ArithmeticError):
     """A low-rank downdate would make the cached Hessian singular or badly conditioned."""
+
+
+def _gauge_weight(H) -> float:
+    # At least every diagonal entry, hence at least lambda_min on the gauge's complement (a
+    # coefficient axis is orthogonal to the gauge): the gauge direction's eigenvalue of
+    # H + w e e^T is never the smallest. And at most lambda_max: no worse conditioning.
+    return float(max(np.max(np.diag(H)), 1.0))
 
 
 def _with_gauge(H, gauge, weight):
@@ -54,18 +79,119 @@ def _with_gauge(H, gauge, weight):
 
 
 def _cholesky(A):
-    return linalg.cholesky(A, lower=True, check_finite=False)
+    """Lower Cholesky factor in Fortran order (what LAPACK reads without a copy)."""
+    L, info = lapack.dpotrf(A, lower=1, clean=1)
+    if info != 0:
+        raise linalg.LinAlgError(f"the matrix is not positive definite (dpotrf info={info})")
+    return L
 
 
 def _cho_solve(L, b):
-    # LAPACK directly: scipy's wrapper costs more than the solve itself for small p.
-    x, info = linalg.lapack.dpotrs(L, b, lower=1)
+    # LAPACK directly: scipy's wrapper costs more than the solve itself for small p, and a
+    # Fortran-ordered factor is read in place.
+    x, info = lapack.dpotrs(L, b, lower=1)
     if info != 0:  # pragma: no cover - only on malformed input
         raise linalg.LinAlgError(f"dpotrs failed with info={info}")
     return x
 
 
-def certified_min_eigenvalue(H, gauge=None, *, n_iter: int = 30, seed: int = 0) -> float:
+def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
+    """Lower Cholesky factor of ``L L^T - U U^T`` (downdate) or ``L L^T + U U^T`` (update).
+
+    A blocked hyperbolic (downdate) or orthogonal (update) transformation, ``O(p^2 k)`` for
+    ``U`` of shape ``(p, k)``. With ``s = -1`` for a downdate and ``+1`` for an update, a block
+    of columns ``L = [[L11, 0], [L21, L22]]``, ``U = [U1; U2]`` is processed as::
+
+        V    = L11^-1 U1,               T = I + s V^T V = R^T R,
+        L11' = chol(L11 L11^T + s U1 U1^T),
+        L21' = (L21 + s U2 V^T) (L11'^-1 L11)^T,
+        U2'  = (U2 - L21 V) R^-1,
+
+    after which ``L22 L22^T + s U2' U2'^T`` is the new trailing Schur complement, updated the
+    same way block after block. For a downdate ``I - U^T (L L^T)^-1 U = C^T C`` with
+    ``C = R_last ... R_1``, so the largest leverage ``lambda_max(U^T (L L^T)^-1 U)`` of the
+    removed columns is ``1 - sigma_min(C)^2``, read off the factorization.
+
+    Parameters
+    ----------
+    L : ndarray of shape (p, p)
+        Lower Cholesky factor (its strict upper triangle is ignored and zero in the result).
+    U : ndarray of shape (p, k)
+        Columns to remove (downdate) or add (update).
+    downdate : bool
+        Subtract ``U U^T`` (True) or add it (False).
+    block : int, default=None
+        Columns per block; None chooses ``k`` within [32, 256].
+
+    Returns
+    -------
+    factor : ndarray of shape (p, p)
+        The new lower factor, a new Fortran-ordered array (``L`` is not modified).
+    leverage : float
+        For a downdate, ``lambda_max(U^T (L L^T)^-1 U)``; 0 for an update.
+
+    Raises
+    ------
+    DowndateError
+        If the downdated matrix is not (numerically) positive definite.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunlearn.linear_model._cholesky import cholesky_update
+    >>> H = np.array([[4.0, 1.0], [1.0, 3.0]])
+    >>> u = np.array([[1.0], [0.5]])
+    >>> L, leverage = cholesky_update(np.linalg.cholesky(H), u, downdate=True)
+    >>> bool(np.allclose(L, np.linalg.cholesky(H - u @ u.T)))
+    True
+    >>> round(leverage, 6) == round(float(u.T @ np.linalg.solve(H, u)), 6)
+    True
+    """
+    p, k = U.shape
+    out = np.array(L, dtype=np.float64, order="F")
+    if k == 0:
+        return out, 0.0
+    sign = -1.0 if downdate else 1.0
+    if block is None:
+        block = min(max(_MIN_BLOCK, k), _MAX_BLOCK)
+    W = np.array(U, dtype=np.float64)
+    eye = np.eye(k)
+    chain = eye
+    for j0 in range(0, p, block):
+        j1 = min(j0 + block, p)
+        L11 = out[j0:j1, j0:j1]
+        U1 = W[j0:j1]
+        V, info = lapack.dtrtrs(L11, U1, lower=1)
+        if info != 0:
+            raise DowndateError("the cached factor is singular")
+        R, info = lapack.dpotrf(eye + sign * (V.T @ V), lower=0, clean=1)
+        if info != 0:
+            raise DowndateError("the downdated Hessian is not positive definite")
+        L11_new, info = lapack.dpotrf(L11 @ L11.T + sign * (U1 @ U1.T), lower=1, clean=1)
+        if info != 0:
+            raise DowndateError("the downdated Hessian is not positive definite")
+        if j1 < p:
+            # NumPy's products read the strided panels in place (LAPACK wrappers would copy).
+            L21 = out[j1:, j0:j1]
+            U2 = W[j1:]
+            Q, _ = lapack.dtrtrs(L11_new, L11, lower=1)  # L11'^-1 L11
+            R_inv, _ = lapack.dtrtri(R, lower=0)
+            shifted = (U2 - L21 @ V) @ R_inv
+            panel = L21 @ Q.T
+            panel += U2 @ (sign * (Q @ V)).T
+            out[j1:, j0:j1] = panel  # L21 and U2 are views: both read before either is written
+            W[j1:] = shifted
+        out[j0:j1, j0:j1] = L11_new
+        chain = R @ chain
+    if not downdate:
+        return out, 0.0
+    smallest = float(np.linalg.svd(chain, compute_uv=False)[-1])
+    return out, max(0.0, 1.0 - smallest * smallest)
+
+
+def certified_min_eigenvalue(
+    H, gauge=None, *, n_iter: int = 30, seed: int = 0, factor=None
+) -> float:
     """A certified lower bound on the smallest eigenvalue of ``H`` (on ``gauge``'s complement).
 
     Inverse power iteration (or, for small matrices, a full eigendecomposition) estimates
@@ -81,9 +207,12 @@ def certified_min_eigenvalue(H, gauge=None, *, n_iter: int = 30, seed: int = 0) 
     gauge : ndarray of shape (p,), default=None
         Unit null direction of ``H`` to leave out.
     n_iter : int, default=30
-        Inverse iterations.
+        Most inverse iterations (they stop earlier once the estimate has settled).
     seed : int, default=0
         Seed of the starting vector.
+    factor : ndarray of shape (p, p), default=None
+        Lower Cholesky factor of ``H + w e e^T`` with ``w = max(max(diag(H)), 1)``, if the
+        caller has it (it is computed otherwise).
 
     Returns
     -------
@@ -98,34 +227,48 @@ def certified_min_eigenvalue(H, gauge=None, *, n_iter: int = 30, seed: int = 0) 
     >>> 1.8 < mu <= 2.0
     True
     """
-    p = H.shape[0]
-    # A gauge weight at least as large as every diagonal entry cannot be the minimum.
-    weight = float(max(np.max(np.diag(H)), 1.0))
-    A = _with_gauge(H, gauge, weight)
-    try:
-        L = _cholesky(A)
-    except linalg.LinAlgError:
-        return 0.0
+    A = _with_gauge(H, gauge, _gauge_weight(H))
+    L = factor
+    if L is None:
+        try:
+            L = _cholesky(A)
+        except linalg.LinAlgError:
+            return 0.0
+    return _certified_min_eigenvalue(A, L, gauge, n_iter=n_iter, seed=seed)
+
+
+def _certified_min_eigenvalue(A, L, gauge, *, n_iter: int, seed: int) -> float:
+    """:func:`certified_min_eigenvalue` of the gauge-augmented ``A`` with factor ``L``.
+
+    A successful Cholesky factorization of ``A - mu I`` proves ``lambda_min(A) >= mu``, hence
+    the same on the gauge's complement (a restriction's eigenvalues lie within the whole's),
+    whatever the gauge weight; the weight only decides whether the bound is sharp.
+    """
+    p = A.shape[0]
     if p <= _SMALL:
         # A full eigendecomposition is cheaper than the iteration's overhead here; the
         # gauge direction's eigenvalue (weight >= every diagonal entry) is never the minimum.
         estimate = float(np.linalg.eigvalsh(A)[0])
     else:
         v = np.random.default_rng(seed).standard_normal(p)
+        estimate = np.inf
         for _ in range(n_iter):
             if gauge is not None:
                 v -= (v @ gauge) * gauge
             v /= np.linalg.norm(v)
+            previous, estimate = estimate, float(v @ A @ v)
+            if abs(previous - estimate) <= _SETTLED * estimate:
+                break
             v = _cho_solve(L, v)
-        if gauge is not None:
-            v -= (v @ gauge) * gauge
-        v /= np.linalg.norm(v)
-        estimate = float(v @ A @ v)  # a Rayleigh quotient: never below the true minimum
+        # The last estimate is a Rayleigh quotient: never below the true minimum.
     allowance = 4.0 * (p + 1) * _EPS * np.linalg.norm(A)
+    shifted = np.array(A, order="F")
+    diagonal = np.diag_indices(p)
     for fraction in (0.95, 0.8, 0.5, 0.25, 0.1, 0.01):
         mu = fraction * estimate
+        shifted[diagonal] = A[diagonal] - mu
         try:
-            _cholesky(A - mu * np.eye(p))
+            _cholesky(shifted)
         except linalg.LinAlgError:
             continue
         return float(max(0.0, mu - allowance))
@@ -134,86 +277,98 @@ def certified_min_eigenvalue(H, gauge=None, *, n_iter: int = 30, seed: int = 0) 
 
 @dataclass(frozen=True)
 class HessianCache:
-    """Hessian of the retained objective at ``theta_ref``, with its certified curvature bound.
+    """Factored Hessian of the retained objective at ``theta_ref``, with its certified
+    curvature bound.
 
     Attributes
     ----------
-    hessian : ndarray of shape (p, p)
+    factor : ndarray of shape (p, p)
+        Lower Cholesky factor (Fortran order) of ``H + gauge_weight * e e^T``, where ``H`` is
         ``hess F`` over the retained rows, at ``theta_ref``, with the weights of
-        ``class_scale_ref``.
-    factor : ndarray of shape (p, p) or None
-        Lower Cholesky factor of ``hessian + gauge_weight * e e^T``, when computed. Every
-        update refactors, so the estimator keeps the cache without it between requests
-        (half the memory) and :meth:`with_factor` restores it when needed.
+        ``class_scale_ref``. Downdated in place of ``H`` itself, which is not kept.
     theta_ref : ndarray of shape (p,)
         Where the curvature was evaluated.
     class_scale_ref : ndarray of shape (n_classes,)
         Class weights in force when it was (they change under ``class_weight="balanced"``).
     mu : float
-        Certified lower bound on the smallest eigenvalue of ``hessian`` (identifiable
-        subspace), carried through the downdates since the last refresh.
+        Certified lower bound on the smallest eigenvalue of ``H`` (identifiable subspace),
+        carried through the downdates since the last refresh.
     gauge : ndarray of shape (p,) or None
         Unit null direction of the objective.
     gauge_weight : float
         Weight of ``e e^T`` in the factored matrix.
+    trace : float
+        Trace of the factored matrix (``||factor||_F^2``), an upper bound on its norm that
+        sizes the rounding allowances.
     rows_at_refresh : int
         Retained rows when the Hessian was last computed from scratch.
     mu_at_refresh : float
         ``mu`` then.
+    mu_schur_ref : float
+        The intercept-block (Schur) curvature bound then: a hint of whether computing that
+        bound in a pass can beat the cache's (see :func:`~._newton.evaluate`).
     removed_since_refresh : int
         Rows downdated since.
     """
 
-    hessian: np.ndarray
-    factor: np.ndarray | None
+    factor: np.ndarray
     theta_ref: np.ndarray
     class_scale_ref: np.ndarray
     mu: float
     gauge: np.ndarray | None
     gauge_weight: float
+    trace: float
     rows_at_refresh: int
     mu_at_refresh: float
+    mu_schur_ref: float = 0.0
     removed_since_refresh: int = 0
 
     @classmethod
-    def build(cls, hessian, theta_ref, class_scale_ref, gauge, n_rows, *, seed=0):
+    def build(cls, hessian, theta_ref, class_scale_ref, gauge, n_rows, *, seed=0, mu_schur=0.0):
         """Factor a freshly computed Hessian and certify its smallest eigenvalue."""
-        weight = float(max(np.mean(np.diag(hessian)), 1.0))
-        factor = _cholesky(_with_gauge(hessian, gauge, weight))
-        mu = certified_min_eigenvalue(hessian, gauge, seed=seed)
+        weight = _gauge_weight(hessian)
+        A = _with_gauge(hessian, gauge, weight)
+        factor = _cholesky(A)
+        mu = certified_min_eigenvalue(hessian, gauge, seed=seed, factor=factor)
         return cls(
-            hessian=hessian,
             factor=factor,
             theta_ref=theta_ref.copy(),
             class_scale_ref=np.array(class_scale_ref, dtype=np.float64),
             mu=mu,
             gauge=gauge,
             gauge_weight=weight,
+            trace=float(np.trace(A)),
             rows_at_refresh=int(n_rows),
             mu_at_refresh=mu,
+            mu_schur_ref=float(mu_schur),
         )
 
-    def with_factor(self) -> HessianCache:
-        """This cache with its Cholesky factor computed (itself if it has one)."""
-        if self.factor is not None:
-            return self
-        factor = _cholesky(_with_gauge(self.hessian, self.gauge, self.gauge_weight))
-        return replace(self, factor=factor)
+    @property
+    def hessian(self) -> np.ndarray:
+        """The cached Hessian ``H``, rebuilt from the factor (``O(p^3)``: for inspection)."""
+        H = self.factor @ self.factor.T
+        return _with_gauge(H, self.gauge, -self.gauge_weight)
 
-    def without_factor(self) -> HessianCache:
-        """This cache without its factor, to be kept between requests."""
-        return replace(self, factor=None)
+    def with_factor(self) -> HessianCache:
+        """This cache, ready to solve (the factor is always kept, so: itself)."""
+        return self
+
+    @property
+    def wants_schur(self) -> bool:
+        """Whether the intercept-block bound may beat this cache's certified curvature by
+        enough (a factor 2) to be worth its products with the rows in a pass."""
+        return self.mu_schur_ref > 2.0 * self.mu
 
     def solve(self, b):
         """``H^-1 b`` on the identifiable subspace (``b`` orthogonal to the gauge)."""
-        return _cho_solve(self.with_factor().factor, b)
+        return _cho_solve(self.factor, b)
 
     def update(self, U_minus, U_plus=None, n_removed: int = 0) -> HessianCache:
         """A new cache for ``H - U_minus U_minus^T + U_plus U_plus^T``; this one is unchanged.
 
-        The downdate's leverage is read off the new factor: for ``H' = H - U U^T``,
-        ``U^T H^-1 U = G' (I + G')^-1`` with ``G' = U^T H'^-1 U``, so the curvature bound
-        shrinks by ``1 / (1 + lambda_max(G'))``.
+        Both are applied to the factor (:func:`cholesky_update`); the downdate first, whose
+        leverage shrinks the curvature bound by ``1 - lambda_max(U^T H^-1 U)`` (an update
+        only raises the smallest eigenvalue).
 
         Raises
         ------
@@ -221,30 +376,41 @@ class HessianCache:
             If the downdate's leverage exceeds the safe limit or the result is not
             positive definite: the caller must rebuild the Hessian instead.
         """
-        hessian = self.hessian - U_minus @ U_minus.T
-        try:
-            factor = _cholesky(_with_gauge(hessian, self.gauge, self.gauge_weight))
-        except linalg.LinAlgError as exc:
-            raise DowndateError("the downdated Hessian is not positive definite") from exc
-        shrink = 1.0
+        factor, shrink = self.factor, 1.0
+        norm_minus = float(np.sum(U_minus * U_minus))
         if U_minus.shape[1]:
-            V = linalg.solve_triangular(factor, U_minus, lower=True, check_finite=False)
-            shrink = 1.0 / (1.0 + float(np.linalg.eigvalsh(V.T @ V)[-1]))
-            if not 1.0 - shrink < _MAX_LEVERAGE:
-                raise DowndateError(f"a removed row's leverage is {1.0 - shrink:.3g}")
+            factor, leverage = cholesky_update(factor, U_minus, downdate=True)
+            if not leverage < _MAX_LEVERAGE:
+                raise DowndateError(f"a removed row's leverage is {leverage:.3g}")
+            shrink = 1.0 - leverage
+        trace = self.trace - norm_minus
         if U_plus is not None and U_plus.shape[1]:
-            # An update only raises the smallest eigenvalue.
-            hessian = hessian + U_plus @ U_plus.T
-            factor = _cholesky(_with_gauge(hessian, self.gauge, self.gauge_weight))
-        # Allowance for the rounding of the subtraction (||U U^T||_F <= ||U||_F^2).
-        allowance = 4.0 * _EPS * (np.linalg.norm(self.hessian) + np.sum(U_minus * U_minus))
+            factor, _ = cholesky_update(factor, U_plus, downdate=False)
+            trace += float(np.sum(U_plus * U_plus))
+        # Allowance for the rounding of the downdate, backward stable like a factorization
+        # of the downdated matrix (whose norm is at most the old trace plus ||U||_F^2).
+        p = factor.shape[0]
+        allowance = 4.0 * (p + 1) * _EPS * (self.trace + norm_minus)
         return replace(
             self,
-            hessian=hessian,
             factor=factor,
+            trace=trace,
             mu=max(0.0, self.mu * shrink - allowance),
             removed_since_refresh=self.removed_since_refresh + int(n_removed),
         )
+
+    def recertified(self, *, seed: int = 0) -> HessianCache:
+        """This cache with ``mu`` certified anew on its (downdated) Hessian.
+
+        Each downdate shrinks ``mu`` by the removed rows' largest leverage, a worst case that
+        ignores whether they touch the directions of least curvature at all, so ``mu`` falls
+        faster than the smallest eigenvalue. Certifying it again costs ``O(p^3)`` from the
+        factor (rebuilding the matrix, a few solves, one factorization), against
+        ``O(n p^2)`` for recomputing the Hessian from the rows.
+        """
+        A = blas.dtrmm(1.0, self.factor, self.factor.T, lower=1)  # L L^T
+        mu = _certified_min_eigenvalue(A, self.factor, self.gauge, n_iter=30, seed=seed)
+        return replace(self, mu=max(mu, self.mu))
 
     def degradation(self, score_shift: float) -> float:
         """Fraction of the refresh-time curvature bound still certified after the scores

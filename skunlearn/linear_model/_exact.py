@@ -1,10 +1,10 @@
 """Ridge, LinearRegression and BayesianRidge that forget rows exactly, from sufficient statistics.
 
 Each is a subclass of scikit-learn's estimator of the same name, with the same parameters and
-fitted attributes. ``fit`` keeps the joint moments of ``[X, y]`` (``_exact_stats``) and the rows
-themselves (``_exact_rows``: a request names rows by position, so their values are needed to
-subtract them); ``unlearn`` subtracts the forgotten rows' moments and solves again from the
-statistics, in time independent of the number of rows. The result is the model scikit-learn
+fitted attributes. ``fit`` keeps the joint moments of ``[X, y]`` and the rows themselves
+(``_exact_stats``: a request names rows by position, so their values are needed to subtract
+them); ``unlearn`` subtracts the forgotten rows' moments and solves again from the statistics,
+in time independent of the number of rows. The result is the model scikit-learn
 fits on the retained rows, up to rounding; when rounding could matter (the downdate cancelled
 most of a column's variance, or ordinary least squares is too ill-conditioned for the normal
 equations), the statistics are recomputed, or the model refitted with scikit-learn, from the
@@ -23,14 +23,13 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from skunlearn.base import UnlearnerMixin
 from skunlearn.linear_model._bayesian_evidence import evidence_iterations
-from skunlearn.linear_model._exact_rows import COLUMNS, store_rows
 from skunlearn.linear_model._exact_solvers import (
     ScaledCholesky,
     nnls_from_gram,
     pinv_from_gram,
     singular_values_from_gram,
 )
-from skunlearn.linear_model._exact_stats import LinearMoments
+from skunlearn.linear_model._exact_stats import COLUMNS, LinearMoments, store_rows
 
 __all__ = ["BayesianRidge", "LinearRegression", "Ridge"]
 
@@ -89,7 +88,24 @@ class _ExactLinearMixin(UnlearnerMixin):
 
     # -- fit -------------------------------------------------------------------------------
 
-    def _fit_exact(self, X, y, sample_weight):
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model and keep what :meth:`unlearn` needs.
+
+        Parameters
+        ----------
+        X : ndarray of shape (n_samples, n_features)
+            Training data (dense).
+        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
+            Target values (one target only for :class:`BayesianRidge`).
+        sample_weight : float or ndarray of shape (n_samples,), default=None
+            Non-negative weight of each row.
+
+        Returns
+        -------
+        self : object
+            Fitted estimator.
+        """
         if sp.issparse(X):
             raise TypeError(
                 f"{type(self).__name__} keeps exact sufficient statistics of dense rows; a "
@@ -177,8 +193,7 @@ class _ExactLinearMixin(UnlearnerMixin):
 
     def _downdate(self, positions):
         """The retained rows and their statistics after forgetting ``positions`` (pure)."""
-        rows = self._rows.without(positions)
-        removed = self._rows.take(positions, COLUMNS)
+        removed, rows, _ = self._rows.pop(positions, COLUMNS)
         return rows, self._stats.without(removed, rows, positions), removed["w"]
 
     def _rounding_budget(self, kappa: float) -> float:
@@ -342,26 +357,6 @@ default='auto'
     _sklearn_class = _SkRidge
     _ravel_single_target = True
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the ridge model and keep what :meth:`unlearn` needs.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Training data (dense).
-        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Target values.
-        sample_weight : float or ndarray of shape (n_samples,), default=None
-            Non-negative weight of each row.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return self._fit_exact(X, y, sample_weight)
-
     def _check_solver_params(self):
         # The same rejections as scikit-learn's Ridge, so that code moving between the two
         # behaves the same.
@@ -467,26 +462,6 @@ class LinearRegression(_ExactLinearMixin, _SkLinearRegression):
     """
 
     _sklearn_class = _SkLinearRegression
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the linear model and keep what :meth:`unlearn` needs.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Training data (dense).
-        y : ndarray of shape (n_samples,) or (n_samples, n_targets)
-            Target values.
-        sample_weight : ndarray of shape (n_samples,), default=None
-            Non-negative weight of each row.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return self._fit_exact(X, y, sample_weight)
 
     def _solve_statistics(self, stats, n_rows):
         xtx, xty, _ = stats.gram(self.fit_intercept)
@@ -598,26 +573,6 @@ class BayesianRidge(_ExactLinearMixin, _SkBayesianRidge):
 
     _sklearn_class = _SkBayesianRidge
     _multi_output = False
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the Bayesian ridge model and keep what :meth:`unlearn` needs.
-
-        Parameters
-        ----------
-        X : ndarray of shape (n_samples, n_features)
-            Training data (dense).
-        y : ndarray of shape (n_samples,)
-            Target values.
-        sample_weight : ndarray of shape (n_samples,), default=None
-            Non-negative weight of each row.
-
-        Returns
-        -------
-        self : object
-            Fitted estimator.
-        """
-        return self._fit_exact(X, y, sample_weight)
 
     def predict(self, X, return_std=False):
         """Predict with the posterior mean, and optionally the predictive standard deviation.

@@ -6,6 +6,10 @@ its blocks are the centred ``X^T X``, ``X^T Y`` and ``Y^T Y``. They are kept as 
 :class:`~skunlearn.utils._moments.Moments` (the shared merge / split helper), so forgetting rows
 is one ``split_moments`` with the rows' own moments, in time independent of ``n``.
 
+The rows themselves are kept in a :class:`~skunlearn.utils._rowstore.RowStore` with columns
+``"X"`` (features as fitted), ``"Y"`` (targets, 2-D float64) and ``"w"`` (weights or None):
+a request names rows by position, so their values are needed to subtract their moments.
+
 Two numerical precautions:
 
 - Moments are taken of ``Z - shift`` where ``shift`` is one retained row, copied exactly.
@@ -25,27 +29,51 @@ from __future__ import annotations
 
 import numpy as np
 
-from skunlearn.linear_model._exact_rows import COLUMNS, first_position, iter_chunks
 from skunlearn.utils._moments import Moments, merge_moments, moments_of, split_moments
+from skunlearn.utils._rowstore import RowStore
 
-__all__ = ["LinearMoments"]
+__all__ = ["COLUMNS", "LinearMoments", "store_rows"]
+
+COLUMNS = ("X", "Y", "w")
 
 _EPS = np.finfo(np.float64).eps
+# Target size of one block of rows: copying it on a request must stay cheap next to the p^3
+# solve.
+_BLOCK_BYTES = 1 << 17
+# Passes over all the rows read consecutive blocks in chunks of about this size, so that small
+# blocks do not mean many small matrix products.
+_CHUNK_BYTES = 1 << 23
 # Ulps of the pre-split diagonal that one split may add to a diagonal entry of the second
 # moment: three roundings in m2 - m2_b - coef * delta**2, plus the rounding of delta itself.
 # Calibrated in tests/test_linear_exact.py (the bound must stay above the measured drift).
 _SPLIT_ULPS = 4.0
 
 
+def store_rows(X, Y, sample_weight, block_bytes: int = _BLOCK_BYTES) -> RowStore:
+    """Copy ``X`` (n, p), ``Y`` (n, k) and ``sample_weight`` (n,) or None into a row store.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunlearn.linear_model._exact_stats import store_rows
+    >>> X = np.arange(10.0).reshape(5, 2)
+    >>> store = store_rows(X, np.ones((5, 1)), None).without(np.array([1, 3]))
+    >>> store.column("X").tolist()
+    [[0.0, 1.0], [4.0, 5.0], [8.0, 9.0]]
+    """
+    columns = {"X": X, "Y": Y, "w": sample_weight}
+    return RowStore.from_columns(columns, block_bytes=block_bytes)
+
+
 def _shift_row(store):
     """The first retained row, features then targets, as float64, and its position."""
-    position = first_position(store)
+    position = int(next(iter(store)).positions[0])
     row = store.take(np.array([position]), COLUMNS)
-    return position, _joint(row["X"], row["Y"], 0.0)[0]
+    return position, _joint(row["X"], row["Y"])[0]
 
 
-def _joint(X, Y, shift):
-    return np.hstack([np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)]) - shift
+def _joint(X, Y):
+    return np.hstack([np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)])
 
 
 class LinearMoments:
@@ -69,8 +97,7 @@ class LinearMoments:
     Examples
     --------
     >>> import numpy as np
-    >>> from skunlearn.linear_model._exact_rows import store_rows
-    >>> from skunlearn.linear_model._exact_stats import LinearMoments
+    >>> from skunlearn.linear_model._exact_stats import LinearMoments, store_rows
     >>> rng = np.random.RandomState(0)
     >>> X, Y = 1e8 + rng.randn(50, 2), rng.randn(50, 1)
     >>> store = store_rows(X, Y, None)
@@ -90,14 +117,19 @@ class LinearMoments:
         self.n_features = n_features
         self.rounding = rounding
 
+    def __setstate__(self, state):
+        # skops saves a Moments (a tuple subclass) as a plain tuple: give it its type back.
+        self.__dict__.update(state)
+        self.moments = Moments(*self.moments)
+
     @classmethod
     def from_store(cls, store, n_features: int) -> LinearMoments:
         """Moments of the retained rows of a row store, computed from scratch."""
         position, shift = _shift_row(store)
         # Chunk by chunk, merged with the stable pairwise formulas: memory stays at one chunk.
         total = None
-        for X_b, Y_b, w_b in iter_chunks(store):
-            part = moments_of(_joint(X_b, Y_b, shift), w_b, full=True)
+        for chunk in store.chunks(COLUMNS, _CHUNK_BYTES):
+            part = moments_of(_joint(chunk["X"], chunk["Y"]), chunk["w"], full=True, shift=shift)
             total = part if total is None else merge_moments(total, part)
         return cls(total, shift, position, n_features, np.zeros(shift.size))
 
@@ -117,7 +149,8 @@ class LinearMoments:
         ``rows_left`` is the row store after the removal, used only to pick a new shift row
         when the current one is among ``positions``.
         """
-        part = moments_of(_joint(removed["X"], removed["Y"], self.shift), removed["w"], full=True)
+        Z = _joint(removed["X"], removed["Y"])
+        part = moments_of(Z, removed["w"], full=True, shift=self.shift)
         rest = split_moments(self.moments, part)
         rounding = self.rounding + _SPLIT_ULPS * _EPS * np.diagonal(self.moments.m2)
         shift, shift_position = self.shift, self.shift_position

@@ -59,8 +59,9 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
     multinomial, L2 penalty, solvers lbfgs, newton-cg or newton-cholesky) and keeps what a
     Newton step needs. :meth:`unlearn` then moves the parameters to the optimum of the
     objective without the forgotten rows by Newton steps on that *retained* objective, with
-    its exact gradient and a cached Hessian, downdated for the removed rows and factored by
-    Cholesky. Every call reports a certified bound on the distance between the parameters
+    its exact gradient and the cached Cholesky factor of its Hessian, downdated in place of a
+    refactorization for the removed rows. Every call reports a certified bound on the
+    distance between the parameters
     and the exact optimum of the retained objective (the model retraining converges to).
 
     After Guo, Goldstein, Hannun and van der Maaten, "Certified Data Removal from Machine
@@ -102,14 +103,17 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
 
     solver : {"auto", "cholesky", "cg"}, default="auto"
         How Newton systems are solved: with a cached dense Cholesky factor of the Hessian,
-        downdated at each request ("cholesky"), or by conjugate gradients on exact
+        downdated at each request in ``O(p^2 k)`` ("cholesky"), or by conjugate gradients on
+        exact
         Hessian-vector products ("cg": no ``(p, p)`` matrix, each product one pass over the
         rows). "auto" takes "cholesky" up to 2000 parameters.
 
     refresh_threshold : float, default=0.5
-        The cached Hessian is recomputed at the current parameters when the curvature it
-        certifies there has fallen below this fraction of its value at the last refresh (it
-        also is when a Newton step shrinks the gradient by less than a factor 10).
+        When the curvature the cached Hessian certifies at the current parameters has fallen
+        below this fraction of its value at the last refresh, its smallest eigenvalue is
+        certified anew from the factor (``O(p^3)``), and if that is not enough the Hessian is
+        recomputed at the current parameters (``O(n p^2)``). It also is when a Newton step
+        shrinks the gradient by less than a factor 10.
 
     epsilon : float, default=1.0
         Privacy parameter of certified removal (``method="certified"``).
@@ -183,8 +187,9 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         Report of the last :meth:`unlearn` call: ``n_removed``, ``indices``, ``seconds``,
         ``exact`` and ``distance_bound`` (the certified bound, or None after an exact
         refit), ``method``, ``newton_steps``, ``gradient_passes``, ``hessian_refreshes``,
-        ``curvature_bound`` (the certified smallest Hessian eigenvalue used),
-        ``gradient_norm``, ``refit`` and ``refit_reason``, ``samples_retrained``; for
+        ``curvature_recertifications``, ``curvature_bound`` (the certified smallest Hessian
+        eigenvalue used), ``gradient_norm``, ``refit`` and ``refit_reason``,
+        ``samples_retrained``; for
         certified removal also ``removal_budget``, ``budget_used``, ``budget_left`` and
         ``retrained``; for PUMA ``reweighted_distance_bound``, ``criterion_before``,
         ``criterion_after``, ``rows_reweighted`` and ``puma_steps``.
@@ -410,7 +415,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             _theta=ev.theta,
             _gradient=ev.gradient,
             _score_shift=ev.score_shift,
-            _cache=None if cache is None else cache.without_factor(),
+            _cache=cache,
         )
         if noise is not None:
             state.update(
@@ -425,14 +430,14 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
     # -- unlearn ---------------------------------------------------------------------------
 
     def _retained_counts_after(self, positions):
-        """Rows left per class, and whether any row of positive weight is left."""
+        """Rows left per class, and how many rows of positive weight are left."""
         removed = self._problem.store.take(positions, ["target", "sample_weight"])
         counts = self._class_counts - np.bincount(removed["target"], minlength=self.classes_.size)
         positive = self._n_positive - int(np.count_nonzero(removed["sample_weight"] > 0))
-        return counts, positive > 0
+        return counts, positive
 
     def _check_unlearn_feasible(self, positions):
-        counts, weighted = self._retained_counts_after(positions)
+        counts, positive = self._retained_counts_after(positions)
         if np.count_nonzero(counts) < 2:
             left = self.classes_[counts > 0]
             raise ValueError(
@@ -440,7 +445,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
                 f"{left.tolist()}: a logistic model needs two classes. Fit a new model "
                 "instead."
             )
-        if not weighted:
+        if positive == 0:
             raise ValueError(
                 f"Unlearning these {positions.size} rows would leave only rows of zero "
                 "sample weight, from which nothing can be learned."
@@ -458,16 +463,17 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         }
 
     def _unlearn(self, positions):
-        counts, _ = self._retained_counts_after(positions)
+        left = self._retained_counts_after(positions)
         store = self._problem.store.without(positions)
+        counts = left[0]
         if np.any(counts == 0):
             gone = self.classes_[counts == 0].tolist()
             return self._refit(store, f"no row of class {gone} is left")
         if self.method == "puma":
-            return self._unlearn_puma(positions, store, counts)
-        return self._unlearn_newton(positions, store, counts)
+            return self._unlearn_puma(positions, store, left)
+        return self._unlearn_newton(positions, store, left)
 
-    def _newton_update(self, positions, store, counts):
+    def _newton_update(self, positions, store):
         """Newton steps to the optimum of the objective without ``positions``."""
         old = self._problem
         obj = old.objective
@@ -531,13 +537,14 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             "newton_steps": result.steps,
             "gradient_passes": passes + result.passes,
             "hessian_refreshes": refreshes + result.refreshes,
+            "curvature_recertifications": result.recertifications,
             "curvature_bound": result.mu,
             "gradient_norm": result.evaluation.grad_norm,
         }
         return result, details
 
-    def _unlearn_newton(self, positions, store, counts):
-        result, details = self._newton_update(positions, store, counts)
+    def _unlearn_newton(self, positions, store, left):
+        result, details = self._newton_update(positions, store)
         ev, bound = result.evaluation, result.bound
         if not np.isfinite(bound):
             return self._refit(store, "no finite distance bound could be certified", details)
@@ -545,7 +552,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             return self._refit(
                 store, f"the certified bound {bound:.3g} exceeds max_distance", details
             )
-        state = self._state_after(result, counts)
+        state = self._state_after(result, left)
         if self.method == "certified":
             residual = ev.grad_norm + ev.rounding
             used = self.budget_used_ + residual
@@ -577,7 +584,9 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             "delta": self.delta,
         }
 
-    def _state_after(self, result, counts):
+    def _state_after(self, result, left):
+        """The fitted state after Newton steps; ``left``: rows left per class and rows of
+        positive weight left (see ``_retained_counts_after``)."""
         problem, ev = result.problem, result.evaluation
         coef, intercept = problem.objective.split(ev.theta)
         return {
@@ -588,13 +597,12 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             "_theta": ev.theta,
             "_gradient": ev.gradient,
             "_score_shift": ev.score_shift,
-            "_cache": None if result.cache is None else result.cache.without_factor(),
-            "_class_counts": counts,
-            "_n_positive": len(problem.store)
-            - sum(int(np.count_nonzero(b.data["sample_weight"] <= 0)) for b in problem.store),
+            "_cache": result.cache,
+            "_class_counts": left[0],
+            "_n_positive": left[1],
         }
 
-    def _unlearn_puma(self, positions, store, counts):
+    def _unlearn_puma(self, positions, store, left):
         out = puma_unlearn(
             self._problem,
             self._theta,
@@ -611,7 +619,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         )
         if not np.isfinite(out.result.bound):
             return self._refit(store, "no finite distance bound could be certified")
-        state = self._state_after(out.result, counts)
+        state = self._state_after(out.result, left)
         state["weights_"] = out.problem.weighting.multiplier
         self._swap_state(**state)
         return {

@@ -37,10 +37,15 @@ from typing import NamedTuple
 
 import numpy as np
 from scipy import sparse
+from scipy.linalg import blas
 from scipy.special import expit, logsumexp, softmax
 
 __all__ = ["BlockTerms", "LogisticObjective"]
 
+
+# A pass over a dense block of rows takes it in chunks of about this size: small enough to stay
+# in cache between the product that gives the scores and the one that gives the gradient.
+_CHUNK_BYTES = 2**20
 
 # The ndarray checks come first: these helpers run on every block of every pass, and
 # ``sparse.issparse`` is an abstract-class check that costs more than a small product.
@@ -58,9 +63,29 @@ def _tdot(X, A):
     return out if isinstance(out, np.ndarray) else np.asarray(out.todense())
 
 
+def _vecmat(Q, X):
+    """``Q @ X`` (dense result) for ``Q`` of shape ``(m, n)`` or ``(n,)``, dense or sparse ``X``.
+
+    For a dense C-ordered ``X`` this streams its rows once (``X.T @ Q`` with a tall ``Q``
+    makes BLAS read the transpose, several times slower on large blocks).
+    """
+    if isinstance(X, np.ndarray):
+        return Q @ X
+    return _tdot(X, Q.T).T
+
+
+def _gram(A):
+    """``A.T @ A`` for a dense ``A``, by a symmetric rank-k update (half a matrix product)."""
+    # A.T is Fortran-ordered when A is C-ordered: BLAS reads it without a copy.
+    lower = blas.dsyrk(1.0, np.asarray(A, dtype=np.float64).T, lower=1)
+    return lower + np.tril(lower, -1).T
+
+
 def _weighted_gram(X, w):
     """``X.T @ diag(w) @ X`` (dense result) for dense or sparse ``X``."""
     if isinstance(X, np.ndarray):
+        if np.all(w >= 0):
+            return _gram(X * np.sqrt(w)[:, None])
         return X.T @ (X * w[:, None])
     return _tdot(X, sparse.csr_array(X.multiply(w[:, None])))
 
@@ -178,6 +203,8 @@ class LogisticObjective:
     def raw(self, X, theta):
         """Scores ``z`` of shape ``(n, n_outputs)``."""
         coef, intercept = self.split(theta)
+        if not self.multinomial:  # a matrix-vector product, not a one-column matrix product
+            return (X @ coef[0] + intercept[0])[:, None]
         return _dot(X, coef.T) + intercept
 
     def residual(self, z, t):
@@ -213,7 +240,7 @@ class LogisticObjective:
             if self.fit_intercept:
                 return np.vstack([coef, q.sum(axis=0)])
             return coef
-        coef = _tdot(X, q).T.ravel()
+        coef = _vecmat(q[:, 0], X) if q.shape[1] == 1 else _vecmat(q.T, X).ravel()
         if self.fit_intercept:
             return np.concatenate([coef, q.sum(axis=0)])
         return coef
@@ -229,38 +256,77 @@ class LogisticObjective:
         r, _ = self.residual(self.raw(X, theta), t)
         return self._from_scores(X, r * s[:, None])
 
-    def data_terms(self, X, t, s, theta, *, coupling: bool = False) -> BlockTerms:
+    def data_terms(
+        self, X, t, s, theta, *, coupling: bool = False, loss: bool = True
+    ) -> BlockTerms:
         """Everything one pass over a block gives at once (see :class:`BlockTerms`).
 
-        The gradient and the coupling blocks come from a single product ``X^T Q`` (one
-        sweep over the rows, which dominates the cost on large data).
+        The gradient and the coupling blocks come from a single product with ``X``, taken
+        chunk by chunk right after the chunk's scores, so that each row of a large dense
+        block is read from memory once (the sweep over the rows dominates the cost on large
+        data). With ``loss=False`` the loss (needed by line searches only) is skipped and
+        reported as NaN.
         """
-        z = self.raw(X, theta)
-        r, proba = self.residual(z, t)
-        loss = float(s @ self.pointwise_loss(z, t))
-        residual_norms = np.sqrt(np.einsum("ij,ij->i", r, r))
-        curv = self.curvature(proba)
-        sr = r * s[:, None]
         want = coupling and self.fit_intercept
-        if not want:
-            return BlockTerms(loss, self._from_scores(X, sr), residual_norms, curv, None, z)
+        n = X.shape[0]
+        step = n
+        if isinstance(X, np.ndarray) and X.nbytes > _CHUNK_BYTES:
+            step = max(64, _CHUNK_BYTES // (8 * X.shape[1]))
+        pieces, product = [], None
+        for lo in range(0, n, step):
+            rows = slice(lo, lo + step)
+            Xc = X[rows] if step < n else X
+            z = self.raw(Xc, theta)
+            r, proba = self.residual(z, t[rows])
+            columns = self._pass_columns(r, proba, s[rows], want)
+            if columns.shape[1] == 1:
+                part = _vecmat(columns[:, 0], Xc)[None, :]
+            else:
+                part = _vecmat(columns.T, Xc)
+            product = part if product is None else product + part
+            pieces.append((z, r, proba))
+        if len(pieces) == 1:
+            z, r, proba = pieces[0]
+        else:
+            z, r, proba = (np.concatenate(p) for p in zip(*pieces))
+        value = float(s @ self.pointwise_loss(z, t)) if loss else np.nan
+        if self.multinomial:
+            residual_norms = np.sqrt(np.einsum("ij,ij->i", r, r))
+        else:
+            residual_norms = np.abs(r[:, 0])
+        curv = self.curvature(proba)
         K, d = self.n_outputs, self.n_features
+        sr = r * s[:, None]
+        coef_gradient = product[:K].ravel()
+        gradient = (
+            np.concatenate([coef_gradient, sr.sum(axis=0)]) if self.fit_intercept else coef_gradient
+        )
+        if not want:
+            return BlockTerms(value, gradient, residual_norms, curv, None, z)
         if self.multinomial:
             sp = proba * s[:, None]
-            pp = (sp[:, :, None] * proba[:, None, :]).reshape(-1, K * K)
-            XtQ = _tdot(X, np.hstack([sr, sp, pp]))  # (d, K + K + K^2)
-            t1, t2 = XtQ[:, K : 2 * K], XtQ[:, 2 * K :]
+            t1, t2 = product[K : 2 * K].T, product[2 * K :].T  # (d, K), (d, K^2)
             B = -t2.reshape(d, K, K).transpose(1, 0, 2)  # (K, d, K)
             B[np.arange(K), :, np.arange(K)] += t1.T
             B = B.reshape(K * d, K)
             M = np.diag(sp.sum(axis=0)) - sp.T @ proba
         else:
-            w = s * curv
-            XtQ = _tdot(X, np.column_stack([sr[:, 0], w]))  # (d, 2)
-            B = XtQ[:, 1:]
-            M = np.array([[w.sum()]])
-        gradient = np.concatenate([XtQ[:, :K].T.ravel(), sr.sum(axis=0)])
-        return BlockTerms(loss, gradient, residual_norms, curv, (B, M), z)
+            B = product[1][:, None]
+            M = np.array([[float(s @ curv)]])
+        return BlockTerms(value, gradient, residual_norms, curv, (B, M), z)
+
+    def _pass_columns(self, r, proba, s, coupling: bool):
+        """Per-row columns whose product with ``X`` gives the coefficient gradient (and, with
+        ``coupling``, the coefficient-intercept Hessian block): ``(n, K [+ K + K^2])``."""
+        sr = r * s[:, None]
+        if not coupling:
+            return sr
+        if self.multinomial:
+            K = self.n_outputs
+            sp = proba * s[:, None]
+            pp = (sp[:, :, None] * proba[:, None, :]).reshape(-1, K * K)
+            return np.hstack([sr, sp, pp])
+        return np.column_stack([sr[:, 0], s * self.curvature(proba)])
 
     def row_gradient_dot(self, X, t, theta, v):
         """``grad l_i(theta) . v`` for every row of the block, shape ``(n,)``."""
@@ -324,8 +390,7 @@ class LogisticObjective:
             block = self._gram_with_intercept(X, s * proba[:, k])
             hess[np.ix_(idx[k], idx[k])] = block
         sp = np.sqrt(s)[:, None] * proba
-        kron = self._scores_design(X, sp)
-        hess -= kron.T @ kron
+        hess -= _gram(self._scores_design(X, sp))
         return hess
 
     def _class_indices(self):

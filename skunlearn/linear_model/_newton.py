@@ -51,6 +51,9 @@ _BLOCK_BYTES = 4 * 2**20
 _EXTRA_STEPS = 4
 # A Newton step that leaves more than this fraction of the gradient triggers a refresh.
 _SLOW = 0.1
+# A step that leaves at most this fraction shows the cached Hessian to be accurate: the next
+# step keeps it, however far the scores moved since it was computed.
+_ACCURATE = 0.01
 
 
 def row_norms(X, fit_intercept: bool) -> np.ndarray:
@@ -139,8 +142,14 @@ def _spread(dz) -> np.ndarray:
     return dz.max(axis=1) - dz.min(axis=1)
 
 
-def evaluate(problem: Problem, theta, *, schur: bool = True) -> Evaluation:
-    """One pass over the retained rows: objective, exact gradient and certificate inputs."""
+def evaluate(problem: Problem, theta, *, schur: bool = True, value: bool = True) -> Evaluation:
+    """One pass over the retained rows: exact gradient and certificate inputs.
+
+    ``schur``: also compute the intercept-block curvature bound (for the softmax its blocks
+    cost ``K^2`` products with the rows, several times the gradient's ``K``: callers skip it
+    when a cached Hessian certifies more). ``value``: also compute the objective (NaN
+    otherwise; only line searches need it).
+    """
     obj = problem.objective
     loss = 0.0
     grad = np.zeros(obj.n_params)
@@ -149,34 +158,43 @@ def evaluate(problem: Problem, theta, *, schur: bool = True) -> Evaluation:
     shift = 0.0
     max_rows = 0
     B = M = None
-    theta_norm = float(np.linalg.norm(theta))
-    spread = np.sqrt(obj.n_outputs)
+    # A row's score error is at most ||x_i|| ||theta|| u per score (see rounding_allowance).
+    score_error = np.sqrt(obj.n_outputs) * float(np.linalg.norm(theta))
     for block in problem.store:
+        data = block.data
         s = problem.weighting.of(block)
-        X, norms = block.data["X"], block.data["norms"]
-        terms = obj.data_terms(X, block.data["target"], s, theta, coupling=schur)
+        norms = data["norms"]
+        terms = obj.data_terms(data["X"], data["target"], s, theta, coupling=schur, loss=value)
         loss += terms.loss
         grad += terms.gradient
         # Each row's term and the error its score carries into it (see rounding_allowance).
         abs_terms += float(
-            s @ (norms * (terms.residual_norms + terms.curvature * spread * norms * theta_norm))
+            s @ (norms * (terms.residual_norms + terms.curvature * (score_error * norms)))
         )
-        live = s > 0
-        if live.any():
-            max_norm = max(max_norm, float(norms[live].max()))
-            z_ref = block.data.get("z_ref")
+        z_ref = data.get("z_ref")
+        if s.min() > 0:  # every row weighs: no masking
+            max_norm = max(max_norm, float(norms.max()))
             if z_ref is None:
                 shift = np.inf
             else:
-                shift = max(shift, float(_spread(terms.scores[live] - z_ref[live]).max()))
+                shift = max(shift, float(_spread(terms.scores - z_ref).max()))
+        else:
+            live = s > 0
+            if live.any():
+                max_norm = max(max_norm, float(norms[live].max()))
+                if z_ref is None:
+                    shift = np.inf
+                else:
+                    dz = terms.scores[live] - z_ref[live]
+                    shift = max(shift, float(_spread(dz).max()))
         max_rows = max(max_rows, block.positions.size)
         if terms.coupling is not None:
             B = terms.coupling[0] if B is None else B + terms.coupling[0]
             M = terms.coupling[1] if M is None else M + terms.coupling[1]
-    value = obj.value(loss, theta)
+    value_ = obj.value(loss, theta)
     gradient = obj.gradient(grad, theta)
     if problem.noise is not None:
-        value += float(problem.noise @ theta)
+        value_ += float(problem.noise @ theta)
         gradient = gradient + problem.noise
     gradient = obj.project(gradient)
     mu_schur = 0.0
@@ -185,7 +203,7 @@ def evaluate(problem: Problem, theta, *, schur: bool = True) -> Evaluation:
     rounding = rounding_allowance(obj.C * abs_terms, max_rows + obj.n_features)
     return Evaluation(
         theta=theta,
-        value=value,
+        value=value_,
         gradient=gradient,
         grad_norm=float(np.linalg.norm(gradient)),
         rounding=rounding,
@@ -221,15 +239,22 @@ def with_reference_scores(store: RowStore, objective, theta) -> RowStore:
 def refresh(problem: Problem, theta, *, seed: int = 0) -> tuple[Problem, HessianCache]:
     """Compute, factor and certify the Hessian at ``theta``, and record the rows' scores
     there; returns the problem over the re-annotated rows and the new cache."""
+    obj = problem.objective
+    hessian = full_hessian(problem, theta)
+    mu_schur = 0.0
+    if obj.fit_intercept:  # the intercept-block bound of this very Hessian, as a hint
+        q = obj.n_coef
+        mu_schur = schur_curvature_bound(hessian[:q, q:], hessian[q:, q:], gauge=obj.multinomial)
     cache = HessianCache.build(
-        full_hessian(problem, theta),
+        hessian,
         theta,
         problem.weighting.class_scale,
-        problem.objective.gauge(),
+        obj.gauge(),
         len(problem.store),
         seed=seed,
+        mu_schur=mu_schur,
     )
-    store = with_reference_scores(problem.store, problem.objective, theta)
+    store = with_reference_scores(problem.store, obj, theta)
     return replace(problem, store=store), cache
 
 
@@ -239,8 +264,8 @@ def certify(problem: Problem, ev: Evaluation, cache: HessianCache | None):
 
     The curvature bound is the best of the cache's (carried to ``theta`` by the rows' score
     shifts) and the Schur bound computed in the pass; without an intercept, also the global
-    1-strong convexity. With a factored cache, the bound is then sharpened with the cached
-    Hessian itself (:func:`~._certificate.refined_distance_bound`).
+    1-strong convexity. With a cache, the bound is then sharpened with the cached Hessian
+    itself (:func:`~._certificate.refined_distance_bound`).
     """
     obj = problem.objective
     mu = ev.mu_schur
@@ -250,25 +275,22 @@ def certify(problem: Problem, ev: Evaluation, cache: HessianCache | None):
     mu = max(mu, global_mu)
     grad_norm = ev.grad_norm + ev.rounding
     bound = distance_bound(grad_norm, mu, ev.radius, global_mu)
-    if cache is not None and cache.factor is not None and cache.mu > 0:
-        step = obj.project(cache.solve(ev.gradient))
-        # The gradient's rounding error e adds at most ||e|| / mu to ||H^-1 g|| and
-        # ||e|| / sqrt(mu) to ||g||_{H^-1}; the solve's own rounding is relative.
-        slack = ev.rounding / cache.mu
-        newton = float(np.linalg.norm(step)) * (1 + 1e-8) + slack
-        dual = np.sqrt(max(float(ev.gradient @ step), 0.0)) * (1 + 1e-8)
-        dual += ev.rounding / np.sqrt(cache.mu)
+    if cache is not None and np.isfinite(bound):
         ratio = np.asarray(problem.weighting.class_scale) / cache.class_scale_ref
-        bound = refined_distance_bound(
-            newton,
-            dual,
-            cache.mu,
-            ev.score_shift,
-            ev.radius,
-            min(1.0, float(ratio.min())),
-            max(1.0, float(ratio.max())),
-            bound,
-        )
+        lo, hi = min(1.0, float(ratio.min())), max(1.0, float(ratio.max()))
+        # The cached Hessian is at least hess F(theta) / (hi e^shift), whose smallest
+        # eigenvalue is at least the pass's Schur bound: a second certificate for mu_ref.
+        mu_ref = max(cache.mu, ev.mu_schur * np.exp(-ev.score_shift) / hi)
+        if mu_ref > 0:
+            step = obj.project(cache.solve(ev.gradient))
+            # The gradient's rounding error e adds at most ||e|| / mu to ||H^-1 g|| and
+            # ||e|| / sqrt(mu) to ||g||_{H^-1}; the solve's own rounding is relative.
+            newton = float(np.linalg.norm(step)) * (1 + 1e-8) + ev.rounding / mu_ref
+            dual = np.sqrt(max(float(ev.gradient @ step), 0.0)) * (1 + 1e-8)
+            dual += ev.rounding / np.sqrt(mu_ref)
+            bound = refined_distance_bound(
+                newton, dual, mu_ref, ev.score_shift, ev.radius, lo, hi, bound
+            )
     return bound, mu
 
 
@@ -319,6 +341,35 @@ class NewtonResult:
     passes: int
     cache: HessianCache | None
     refreshes: int
+    recertifications: int = 0
+
+
+def _maintain(
+    problem, theta, cache, score_shift, refresh_below, contraction, seed, *, accurate=None
+):
+    """Before a step: keep the cache, certify its curvature anew, or recompute it at
+    ``theta``; returns the problem, the cache and what was done.
+
+    The curvature the cache certifies at ``theta``, ``mu exp(-score_shift)``, falls for two
+    reasons: ``mu`` shrinks with every downdate (by a worst-case leverage factor), and the
+    scores move away from the reference point. The first is undone by certifying ``mu`` again
+    from the factor (``O(p^3)``); only the second needs the Hessian recomputed from the rows,
+    and not before a further step if the previous one (``contraction``: the factor by which it
+    shrank the gradient, None before the first) showed the cache to be an accurate model (a
+    contraction of at most ``accurate``, by default ``_ACCURATE``).
+    """
+    if cache.degradation(score_shift) >= refresh_below:
+        return problem, cache, 0, 0
+    recertified = 0
+    # Only worth it while the scores stayed close: a stale Hessian also makes worse steps.
+    if cache.mu < cache.mu_at_refresh and np.exp(-score_shift) >= np.sqrt(refresh_below):
+        cache, recertified = cache.recertified(seed=seed), 1
+        if cache.degradation(score_shift) >= refresh_below:
+            return problem, cache, 0, recertified
+    if contraction is not None and contraction <= (accurate or _ACCURATE):
+        return problem, cache, 0, recertified
+    problem, cache = refresh(problem, theta, seed=seed)
+    return problem, cache, 1, recertified
 
 
 def newton_steps(
@@ -338,35 +389,54 @@ def newton_steps(
     ``max_steps`` steps have been taken.
 
     With a cache, each step solves with its factored Hessian: exact at its reference point,
-    a good preconditioned step near it. Before a step, the Hessian is recomputed at the
-    current point if the curvature the cache certifies there (``score_shift``: how far the
-    rows' scores moved since its reference point) has fallen below ``refresh_below`` times
-    its value at the last refresh, or if the previous step shrank the gradient by less than
-    a factor 10 (a stale Hessian). If the bound is still infinite once the steps are spent,
-    up to four more steps are taken (a very influential row can move the optimum far enough
-    that one step does not reach the region where the certificate holds). Without a cache,
-    conjugate gradients on exact Hessian-vector products give the step.
+    a good preconditioned step near it. Before a step, if the curvature the cache
+    certifies at the current point (``score_shift``: how far the rows' scores moved since its
+    reference point) has fallen below ``refresh_below`` times its value at the last refresh,
+    the cache's curvature bound is certified anew, and if that is not enough the Hessian is
+    recomputed at the current point. Before a further step the same holds, except that a
+    previous step that shrank the gradient a hundredfold shows the cache to be a good model
+    however far the scores moved (it is kept), and one that shrank it less than tenfold
+    shows it stale (it is recomputed). If the bound is still infinite once the steps are
+    spent, up to four more steps are taken (a very influential row can move the optimum far
+    enough that one step does not reach the region where the certificate holds); they keep
+    the cache as long as each shrinks the gradient tenfold. Without a cache, conjugate
+    gradients on exact Hessian-vector products give the step.
     """
     obj = problem.objective
-    steps = passes = refreshes = extra = 0
-    slow = False
+    steps = passes = refreshes = recertifications = extra = 0
+    contraction = None
     while True:
-        if cache is not None and (slow or cache.degradation(score_shift) < refresh_below):
-            problem, cache = refresh(problem, theta, seed=seed)
-            refreshes += 1
         if cache is not None:
-            cache = cache.with_factor()
+            # A step with a Hessian exact at its point converges quadratically; one that
+            # barely shrank the gradient used a stale Hessian, worth recomputing.
+            if contraction is not None and contraction > _SLOW and score_shift > 0:
+                problem, cache = refresh(problem, theta, seed=seed)
+                refreshes += 1
+            else:
+                # Steps past max_steps only seek a finite bound: a stale cache that still
+                # shrinks the gradient tenfold gets there sooner than a recomputed one.
+                accurate = _SLOW if steps >= max_steps else _ACCURATE
+                problem, cache, refreshed, recertified = _maintain(
+                    problem,
+                    theta,
+                    cache,
+                    score_shift,
+                    refresh_below,
+                    contraction,
+                    seed,
+                    accurate=accurate,
+                )
+                refreshes += refreshed
+                recertifications += recertified
             direction = cache.solve(gradient)
         else:
             direction, products = _cg_direction(problem, theta, gradient)
             passes += products
         theta = obj.project(theta - direction)
-        ev = evaluate(problem, theta)
+        ev = evaluate(problem, theta, schur=cache is None or cache.wants_schur, value=False)
         passes += 1
         steps += 1
-        # A step with a Hessian exact at its point converges quadratically; one that barely
-        # shrank the gradient used a stale Hessian, worth recomputing before the next step.
-        slow = ev.grad_norm > _SLOW * float(np.linalg.norm(gradient)) and score_shift > 0
+        contraction = ev.grad_norm / max(float(np.linalg.norm(gradient)), np.finfo(float).tiny)
         score_shift, gradient = ev.score_shift, ev.gradient
         bound, mu = certify(problem, ev, cache)
         if bound <= tol * max(1.0, float(np.linalg.norm(theta))):
@@ -375,7 +445,7 @@ def newton_steps(
             if np.isfinite(bound) or extra == _EXTRA_STEPS:
                 break
             extra += 1
-    return NewtonResult(problem, ev, bound, mu, steps, passes, cache, refreshes)
+    return NewtonResult(problem, ev, bound, mu, steps, passes, cache, refreshes, recertifications)
 
 
 def minimize(problem: Problem, theta, *, max_iter: int = 50, use_cg: bool = False, seed: int = 0):

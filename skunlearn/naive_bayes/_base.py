@@ -18,6 +18,7 @@ class (a refit would reject the priors), so such a request is refused.
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import _fit_context
 from sklearn.utils.validation import _check_sample_weight
 
 from skunlearn.base import UnlearnerMixin, _show
@@ -47,7 +48,11 @@ def ill_conditioned(new, reference) -> np.ndarray:
 
 
 class _DecrementalNBMixin(UnlearnerMixin):
-    """Row storage, positions across batches and class bookkeeping for naive Bayes.
+    """Fit, row storage, positions across batches and class bookkeeping for naive Bayes.
+
+    Subclasses implement ``_start_statistics(X, y, sample_weight, declared)`` (a new model,
+    from ``fit`` or the first ``partial_fit``) and ``_add_batch(X, y, sample_weight)`` (a later
+    ``partial_fit`` batch), both after scikit-learn's own fit of the same rows.
 
     Fitted private state:
 
@@ -62,6 +67,67 @@ class _DecrementalNBMixin(UnlearnerMixin):
 
     def _prior_param(self):
         raise NotImplementedError
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the classifier according to ``X``, ``y``.
+
+        The rows get the positions ``0 .. n_samples - 1`` that :meth:`unlearn` takes.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training vectors (sparse where the scikit-learn estimator accepts it).
+
+        y : array-like of shape (n_samples,)
+            Target values.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights applied to individual samples (1. for unweighted).
+
+        Returns
+        -------
+        self : object
+            Returns the instance itself.
+        """
+        super().fit(X, y, sample_weight=sample_weight)
+        self._start_statistics(X, y, sample_weight, declared=False)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Incremental fit on a batch of samples.
+
+        The batch's rows get the positions after the rows already seen, so they can be
+        forgotten later like any other row.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training vectors (sparse where the scikit-learn estimator accepts it).
+
+        y : array-like of shape (n_samples,)
+            Target values.
+
+        classes : array-like of shape (n_classes,), default=None
+            List of all the classes that can possibly appear in the y vector. Must be
+            provided at the first call to partial_fit, can be omitted in subsequent calls.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights applied to individual samples (1. for unweighted).
+
+        Returns
+        -------
+        self : object
+            Returns the instance itself.
+        """
+        first_call = getattr(self, "classes_", None) is None
+        super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
+        if first_call:
+            self._start_statistics(X, y, sample_weight, declared=True)
+        else:
+            self._add_batch(X, y, sample_weight)
+        return self
 
     def _rows_as_counted(self, X, y):
         """X as the parent class counts it (validated, binarized, ...), and y."""
@@ -106,6 +172,31 @@ class _DecrementalNBMixin(UnlearnerMixin):
 
     def _class_rows_after(self, codes) -> np.ndarray:
         return self._class_rows - np.bincount(codes, minlength=self._fit_classes.size)
+
+    def _pop_rows(self, positions):
+        """The forgotten rows' ``X``, class codes and weights, and the store without them."""
+        rows, store, _ = self._store.pop(positions, ["X", "code", "w"])
+        return rows["X"], rows["code"], rows["w"], store
+
+    def _classes_after(self, codes):
+        """Rows per fit class once rows of ``codes`` are gone, the mask of the current
+        ``classes_`` that stay, and the classes that leave."""
+        class_rows = self._class_rows_after(codes)
+        kept = self._kept_classes(class_rows)
+        return class_rows, kept, list(np.asarray(self.classes_)[~kept])
+
+    def _forget_rows(self, store, class_rows, w_removed, recomputed, removed) -> dict:
+        """Rebind the row bookkeeping after a removal and return the unlearning report."""
+        self._store = store
+        self._class_rows = class_rows
+        self._n_weighted -= int(np.count_nonzero(w_removed > 0))
+        return {
+            "exact": True,
+            "distance_bound": None,
+            "samples_retrained": 0,
+            "classes_recomputed": recomputed,
+            "classes_removed": removed,
+        }
 
     def _kept_classes(self, class_rows) -> np.ndarray:
         """Mask over the current ``classes_`` of the classes that stay after a removal."""

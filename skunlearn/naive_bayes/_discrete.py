@@ -7,7 +7,6 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import _fit_context
 from sklearn.naive_bayes import BernoulliNB as _SkBernoulliNB
 from sklearn.naive_bayes import CategoricalNB as _SkCategoricalNB
 from sklearn.naive_bayes import ComplementNB as _SkComplementNB
@@ -70,70 +69,14 @@ class _DecrementalDiscreteNB(_DecrementalNBMixin):
 
     # -- fit -------------------------------------------------------------------------------
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit the naive Bayes classifier according to ``X``, ``y``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training vectors.
-
-        y : array-like of shape (n_samples,)
-            Target values.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights applied to individual samples (1. for unweighted).
-
-        Returns
-        -------
-        self : object
-            Returns the instance itself.
-        """
-        super().fit(X, y, sample_weight=sample_weight)
-        self._start_counts(X, y, sample_weight, declared=False)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Incremental fit on a batch of samples.
-
-        The batch's rows get the positions after the rows already seen, so they can be
-        forgotten later like any other row.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training vectors.
-
-        y : array-like of shape (n_samples,)
-            Target values.
-
-        classes : array-like of shape (n_classes,), default=None
-            List of all the classes that can possibly appear in the y vector. Must be
-            provided at the first call to partial_fit, can be omitted in subsequent calls.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights applied to individual samples (1. for unweighted).
-
-        Returns
-        -------
-        self : object
-            Returns the instance itself.
-        """
-        first_call = not hasattr(self, "classes_")
-        super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
-        if first_call:
-            self._start_counts(X, y, sample_weight, declared=True)
-            return self
+    def _add_batch(self, X, y, sample_weight):
         X, _, w = self._append_rows(X, y, sample_weight)
         self._integral = self._integral and _is_integral(X, w)
         self._after_batch(X)
         # Adding never cancels: the counts now set the scale of later subtractions.
         self._count_ref = [_max_padded(r, a) for r, a in zip(self._count_ref, self._count_arrays())]
-        return self
 
-    def _start_counts(self, X, y, sample_weight, declared):
+    def _start_statistics(self, X, y, sample_weight, declared):
         X, _, w = self._start_rows(X, y, sample_weight, declared)
         self._integral = _is_integral(X, w)
         self._count_ref = [np.array(a, dtype=float, copy=True) for a in self._count_arrays()]
@@ -148,9 +91,7 @@ class _DecrementalDiscreteNB(_DecrementalNBMixin):
     # -- unlearn ---------------------------------------------------------------------------
 
     def _unlearn(self, positions):
-        rows = self._store.take(positions, ["X", "code", "w"])
-        store = self._store.without(positions)
-        X_r, codes, w_r = rows["X"], rows["code"], rows["w"]
+        X_r, codes, w_r, store = self._pop_rows(positions)
         n_classes = len(self.classes_)
         class_index = self._current_index(codes)
 
@@ -171,9 +112,7 @@ class _DecrementalDiscreteNB(_DecrementalNBMixin):
             new = [np.where(_rows_mask(recompute, a), f, a) for a, f in zip(new, fresh)]
             refs = [np.where(_rows_mask(recompute, r), f, r) for r, f in zip(refs, fresh)]
 
-        class_rows = self._class_rows_after(codes)
-        kept = self._kept_classes(class_rows)
-        removed = list(np.asarray(self.classes_)[~kept])
+        class_rows, kept, removed = self._classes_after(codes)
         new = [a[kept] for a in new]
         refs = [r[kept] for r in refs]
         new, refs = self._trim(new, refs, extra)
@@ -182,19 +121,9 @@ class _DecrementalDiscreteNB(_DecrementalNBMixin):
         self._set_count_arrays(new)
         self._apply_batch_update(extra)
         self._refresh_derived()
-        self._store = store
         self._count_ref = refs
-        self._class_rows = class_rows
-        self._n_weighted -= int(np.count_nonzero(w_r > 0))
-        return {
-            "exact": True,
-            "distance_bound": None,
-            "samples_retrained": 0,
-            "classes_recomputed": list(np.asarray(self.classes_)[recompute[kept]])
-            if recompute.any()
-            else [],
-            "classes_removed": removed,
-        }
+        recomputed = list(self.classes_[recompute[kept]]) if recompute.any() else []
+        return self._forget_rows(store, class_rows, w_r, recomputed, removed)
 
     def _recount(self, store, classes_wanted, n_classes):
         """Counts of the retained rows of the wanted classes (other rows zero), from the store."""

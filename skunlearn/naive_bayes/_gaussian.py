@@ -3,44 +3,44 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.naive_bayes import GaussianNB as _SkGaussianNB
 from sklearn.utils.validation import validate_data
 
 from skunlearn.naive_bayes._base import _DecrementalNBMixin, ill_conditioned
-from skunlearn.utils._moments import Moments, merge_moments, moments_of, split_moments
+from skunlearn.utils._moments import (
+    Moments,
+    merge_moments,
+    moments_of,
+    recentred,
+    split_moments,
+)
 
 __all__ = ["GaussianNB"]
-
-
-def _two_sum(a, b):
-    """``a + b`` rounded, and the rounding error (Knuth's TwoSum, exact)."""
-    s = a + b
-    bb = s - a
-    return s, (a - (s - bb)) + (b - bb)
 
 
 def _zero(d: int) -> tuple[Moments, np.ndarray]:
     return Moments(0.0, np.zeros(d), np.zeros(d)), np.zeros(d)
 
 
-def _precise_moments(X, w=None) -> tuple[Moments, np.ndarray]:
-    """Moments of ``X`` whose mean is kept as a float64 head plus the residual it drops.
+def _as_state(moments: Moments, shift) -> tuple[Moments, np.ndarray]:
+    """Moments about ``shift`` as the model keeps them: ``(n, mean head, m2)`` and the residual.
 
     With large offsets a float64 mean cannot carry the digits of the spread (near 1e8 it is
-    resolved to 1.5e-8 only), and a later split would square that error at first order. The
-    moments are computed on rows centred on a first estimate of the mean, so the offsets
-    never enter a sum, and the mean is returned as ``head + residual``.
+    resolved to 1.5e-8 only), and a later split would square that error at first order, so the
+    mean is kept as a float64 head plus the residual it drops (:func:`recentred`).
     """
+    moments, head = recentred(moments, shift)
+    return Moments(moments.n, head, moments.m2), moments.mean
+
+
+def _precise_moments(X, w=None) -> tuple[Moments, np.ndarray]:
+    """Moments of ``X``, computed about a first estimate of the mean so that the offsets never
+    enter a sum, as the model keeps them (:func:`_as_state`)."""
     X = np.asarray(X, dtype=np.float64)
     if X.shape[0] == 0:
         return _zero(X.shape[1])
     pivot = X.mean(axis=0)
-    m = moments_of(X - pivot, w)
-    if m.n == 0:
-        return _zero(X.shape[1])
-    head, residual = _two_sum(pivot, m.mean)
-    return Moments(m.n, head, m.m2), residual
+    return _as_state(moments_of(X, w, shift=pivot), pivot)
 
 
 def _update(update, total: Moments, residual, X, w=None) -> tuple[Moments, np.ndarray]:
@@ -53,11 +53,8 @@ def _update(update, total: Moments, residual, X, w=None) -> tuple[Moments, np.nd
     if total.n == 0:
         return _precise_moments(X, w) if update is merge_moments else (total, residual)
     pivot = total.mean
-    shifted = update(Moments(total.n, residual, total.m2), moments_of(X - pivot, w))
-    if shifted.n == 0:
-        return _zero(pivot.size)
-    head, new_residual = _two_sum(pivot, shifted.mean)
-    return Moments(shifted.n, head, shifted.m2), new_residual
+    shifted = update(Moments(total.n, residual, total.m2), moments_of(X, w, shift=pivot))
+    return _as_state(shifted, pivot)
 
 
 def _stack(parts: list[tuple[Moments, np.ndarray]]) -> tuple[Moments, np.ndarray]:
@@ -189,62 +186,7 @@ class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
     def _rows_as_counted(self, X, y):
         return validate_data(self, X, y, reset=False)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
-        """Fit Gaussian naive Bayes according to ``X``, ``y``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training vectors.
-
-        y : array-like of shape (n_samples,)
-            Target values.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights applied to individual samples (1. for unweighted).
-
-        Returns
-        -------
-        self : object
-            Returns the instance itself.
-        """
-        super().fit(X, y, sample_weight=sample_weight)
-        self._start_statistics(X, y, sample_weight, declared=False)
-        return self
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Incremental fit on a batch of samples.
-
-        The batch's rows get the positions after the rows already seen, so they can be
-        forgotten later like any other row.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Training vectors.
-
-        y : array-like of shape (n_samples,)
-            Target values.
-
-        classes : array-like of shape (n_classes,), default=None
-            List of all the classes that can possibly appear in the y vector. Must be
-            provided at the first call to partial_fit, can be omitted in subsequent calls.
-
-        sample_weight : array-like of shape (n_samples,), default=None
-            Weights applied to individual samples (1. for unweighted).
-
-        Returns
-        -------
-        self : object
-            Returns the instance itself.
-        """
-        first_call = getattr(self, "classes_", None) is None
-        super().partial_fit(X, y, classes=classes, sample_weight=sample_weight)
-        if first_call:
-            self._start_statistics(X, y, sample_weight, declared=True)
-            return self
+    def _add_batch(self, X, y, sample_weight):
         X, codes, w = self._append_rows(X, y, sample_weight)
         per_class = {}
         for c in np.unique(codes):
@@ -261,7 +203,6 @@ class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
         self._batch_stats = [*self._batch_stats, batch]
         self._batch_ref = [*self._batch_ref, batch[0].m2]
         self._batch_class_weight = [*self._batch_class_weight, self._class_weight(codes, w)]
-        return self
 
     def _class_weight(self, codes, w):
         return np.bincount(codes, weights=w, minlength=self._fit_classes.size)
@@ -280,9 +221,7 @@ class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
         self._batch_class_weight = [self._class_weight(codes, w)]
 
     def _unlearn(self, positions):
-        rows = self._store.take(positions, ["X", "code", "w"])
-        store = self._store.without(positions)
-        X_r, codes, w_r = rows["X"], rows["code"], rows["w"]
+        X_r, codes, w_r, store = self._pop_rows(positions)
 
         # Per-class weighted moments: split the removed rows out of their classes.
         n_ref, m2_ref = self._class_ref
@@ -324,28 +263,18 @@ class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
                 batch_ref[b] = new[0].m2
             batch_stats[b] = new
 
-        class_rows = self._class_rows_after(codes)
-        kept = self._kept_classes(class_rows)
+        class_rows, kept, removed = self._classes_after(codes)
         alive = np.isin(self._fit_classes, np.asarray(self.classes_)[kept])
-        removed = list(np.asarray(self.classes_)[~kept])
         batch_moments = [m for m, _ in batch_stats]
         self._set_public_attributes(class_moments, batch_moments, batch_class_weight, alive)
 
-        self._store = store
         self._class_stats = class_stats
         self._class_ref = (new_n_ref, new_m2_ref)
         self._batch_stats = batch_stats
         self._batch_ref = batch_ref
         self._batch_class_weight = batch_class_weight
-        self._class_rows = class_rows
-        self._n_weighted -= int(np.count_nonzero(w_r > 0))
-        return {
-            "exact": True,
-            "distance_bound": None,
-            "samples_retrained": 0,
-            "classes_recomputed": [self._fit_classes[c] for c in recompute],
-            "classes_removed": removed,
-        }
+        recomputed = [self._fit_classes[c] for c in recompute]
+        return self._forget_rows(store, class_rows, w_r, recomputed, removed)
 
     def _set_public_attributes(self, class_moments, batch_moments, batch_class_weight, alive):
         """Derive scikit-learn's fitted attributes from the moments (rebinding only)."""

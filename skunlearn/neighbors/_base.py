@@ -22,6 +22,7 @@ import warnings
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.base import _fit_context
 from sklearn.exceptions import DataConversionWarning
 from sklearn.neighbors import VALID_METRICS
 from sklearn.neighbors import NearestNeighbors as _SkNearestNeighbors
@@ -60,6 +61,34 @@ class _BlockedNeighborsMixin(UnlearnerMixin):
     """
 
     # -- fit -------------------------------------------------------------------------------
+
+    @_fit_context(
+        # scikit-learn does not validate the neighbours' metric parameter yet
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y=None):
+        """Fit the estimator from the training dataset.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
+                (n_samples, n_samples) if metric='precomputed'
+            Training data.
+
+        y : {array-like, sparse matrix} of shape (n_samples,) or \
+                (n_samples, n_outputs), default=None
+            Target values (classifier and regressor); ignored by :class:`NearestNeighbors`.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        if y is None and self._is_supervised():
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is None."
+            )
+        return self._fit_blocks(X, None if not self._is_supervised() else y)
 
     def _validate_training_data(self, X, y):
         ensure_all_finite = "allow-nan" if get_tags(self).input_tags.allow_nan else True
@@ -137,6 +166,9 @@ class _BlockedNeighborsMixin(UnlearnerMixin):
 
     def _is_classifier(self) -> bool:
         return get_tags(self).estimator_type == "classifier"
+
+    def _is_supervised(self) -> bool:
+        return get_tags(self).target_tags.required
 
     def _new_index(self, method):
         return _SkNearestNeighbors(
@@ -335,6 +367,17 @@ class _BlockedNeighborsMixin(UnlearnerMixin):
         return _with_columns(graph, self._n_retained())
 
     # -- unlearn ---------------------------------------------------------------------------
+
+    def _check_unlearn_feasible(self, positions):
+        # scikit-learn fits on fewer rows than n_neighbors and only fails at query time; a
+        # request that leaves the model unable to answer its default query is refused instead.
+        n_left = self._n_retained() - positions.size
+        if n_left < self.n_neighbors:
+            raise ValueError(
+                f"Unlearning these {positions.size} rows would leave {n_left} rows, fewer than "
+                f"n_neighbors={self.n_neighbors}: the model could no longer predict. Lower "
+                "n_neighbors (set_params) first, or fit a new model."
+            )
 
     def _unlearn(self, positions):
         n_left = self._n_retained() - positions.size

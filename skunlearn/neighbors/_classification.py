@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sklearn.base import _fit_context
 from sklearn.neighbors import KNeighborsClassifier as _SkKNeighborsClassifier
 
 from skunlearn.neighbors import _docs
@@ -62,30 +61,6 @@ class KNeighborsClassifier(_BlockedNeighborsMixin, _SkKNeighborsClassifier):
     >>> clf.unlearn_report_["blocks_rebuilt"]
     1
     """
-
-    @_fit_context(
-        # KNeighborsClassifier.metric is not validated yet
-        prefer_skip_nested_validation=False
-    )
-    def fit(self, X, y):
-        """Fit the k-nearest neighbors classifier from the training dataset.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, n_samples) if metric='precomputed'
-            Training data.
-
-        y : {array-like, sparse matrix} of shape (n_samples,) or \
-                (n_samples, n_outputs)
-            Target values.
-
-        Returns
-        -------
-        self : KNeighborsClassifier
-            The fitted k-nearest neighbors classifier.
-        """
-        return self._fit_blocks(X, y)
 
 
 KNeighborsClassifier.__doc__ = _docs.fill(KNeighborsClassifier.__doc__)

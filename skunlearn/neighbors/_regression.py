@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sklearn.base import _fit_context
 from sklearn.neighbors import KNeighborsRegressor as _SkKNeighborsRegressor
 
 from skunlearn.neighbors import _docs
@@ -55,30 +54,6 @@ class KNeighborsRegressor(_BlockedNeighborsMixin, _SkKNeighborsRegressor):
     >>> bool(np.array_equal(reg.predict(X), ref.predict(X)))
     True
     """
-
-    @_fit_context(
-        # KNeighborsRegressor.metric is not validated yet
-        prefer_skip_nested_validation=False
-    )
-    def fit(self, X, y):
-        """Fit the k-nearest neighbors regressor from the training dataset.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, n_samples) if metric='precomputed'
-            Training data.
-
-        y : {array-like, sparse matrix} of shape (n_samples,) or \
-                (n_samples, n_outputs)
-            Target values.
-
-        Returns
-        -------
-        self : KNeighborsRegressor
-            The fitted k-nearest neighbors regressor.
-        """
-        return self._fit_blocks(X, y)
 
 
 KNeighborsRegressor.__doc__ = _docs.fill(KNeighborsRegressor.__doc__)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import _fit_context
 from sklearn.neighbors import NearestNeighbors as _SkNearestNeighbors
 from sklearn.utils.validation import check_is_fitted
 
@@ -62,29 +61,6 @@ class NearestNeighbors(_BlockedNeighborsMixin, _SkNearestNeighbors):
     >>> nn.unlearn([0]).kneighbors([[0.1, 0.1]], return_distance=False)  # rows 1 and 3 left
     array([[0, 2]])
     """
-
-    @_fit_context(
-        # NearestNeighbors.metric is not validated yet
-        prefer_skip_nested_validation=False
-    )
-    def fit(self, X, y=None):
-        """Fit the nearest neighbors estimator from the training dataset.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features) or \
-                (n_samples, n_samples) if metric='precomputed'
-            Training data.
-
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        self : NearestNeighbors
-            The fitted nearest neighbors estimator.
-        """
-        return self._fit_blocks(X)
 
     def radius_neighbors(self, X=None, radius=None, return_distance=True, sort_results=False):
         """Find the retained training rows within a given radius of each query point.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from skunlearn.base import UnlearnerMixin
-from skunlearn.preprocessing._rowstore import RowStore
+from skunlearn.utils._rowstore import RowStore
 
 __all__ = ["DecrementalTransformerMixin"]
 
@@ -30,7 +30,7 @@ class DecrementalTransformerMixin(UnlearnerMixin):
 
     def _add_batch(self, batch: RowStore, first: bool) -> None:
         """Record the rows of one ``fit`` / ``partial_fit`` call, numbered after earlier ones."""
-        n = batch.n_rows
+        n = len(batch)
         if first:
             self._store = batch
             self._reset_unlearning(n)

@@ -15,7 +15,7 @@ from sklearn import preprocessing as _sk
 from sklearn.utils._encode import _check_unknown, _encode
 
 from skunlearn.base import UnlearnerMixin
-from skunlearn.preprocessing._rowstore import RowStore
+from skunlearn.utils._rowstore import RowStore
 
 __all__ = ["OneHotEncoder"]
 
@@ -160,7 +160,7 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
             for j, cats in enumerate(self.categories_)
         ]
         self._slot_index = [np.arange(len(cats)) for cats in self.categories_]
-        self._store = RowStore.from_rows((codes,))
+        self._store = RowStore.from_columns({"codes": codes})
         self._reset_unlearning(n_samples)
         return self
 
@@ -176,7 +176,8 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
         return {"samples_retrained": 0}
 
     def _unlearn(self, positions):
-        (removed,), store, _ = self._store.pop(positions)
+        taken, store, _ = self._store.pop(positions)
+        removed = taken["codes"]
         learned = isinstance(self.categories, str)  # 'auto': categories are row data
         counts, index, categories = (
             list(self._slot_counts),

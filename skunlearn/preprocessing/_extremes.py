@@ -42,14 +42,14 @@ class BlockExtremes:
     --------
     >>> import numpy as np
     >>> from skunlearn.preprocessing._extremes import BlockExtremes
-    >>> from skunlearn.preprocessing._rowstore import RowStore
+    >>> from skunlearn.utils._rowstore import RowStore
     >>> X = np.array([[1.0], [5.0], [3.0], [2.0]])
-    >>> store = RowStore.from_rows((X,), block_size=2)
+    >>> store = RowStore.from_columns({"X": X}, block_size=2)
     >>> ext = BlockExtremes.of(store)
     >>> ext.overall()
     (array([1.]), array([5.]))
-    >>> new_store, touched = store.without(np.array([1]))
-    >>> ext.after_removal(new_store, touched, X[[1]]).overall()
+    >>> taken, new_store, touched = store.pop(np.array([1]))
+    >>> ext.after_removal(new_store, touched, taken["X"]).overall()
     (array([1.]), array([3.]))
     """
 
@@ -58,11 +58,11 @@ class BlockExtremes:
         self.maxs = maxs
 
     @classmethod
-    def of(cls, store, field: int = 0) -> BlockExtremes:
-        """Summarize every block of ``store``'s ``field``."""
-        first = store.block(0)[field]
+    def of(cls, store, field: str = "X") -> BlockExtremes:
+        """Summarize every block of ``store``'s column ``field``."""
+        first = store.blocks[0].data[field]
         n_features, dtype = first.shape[1], first.dtype
-        pairs = [_extremes(store.block(b)[field], n_features, dtype) for b in range(len(store))]
+        pairs = [_extremes(block.data[field], n_features, dtype) for block in store.blocks]
         return cls(np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]))
 
     def append(self, other: BlockExtremes) -> BlockExtremes:
@@ -81,19 +81,19 @@ class BlockExtremes:
         )
         return np.fmin.reduce(mins, axis=0), np.fmax.reduce(maxs, axis=0)
 
-    def after_removal(self, store, touched, removed, field: int = 0) -> BlockExtremes:
+    def after_removal(self, store, touched, removed, field: str = "X") -> BlockExtremes:
         """Summaries once the rows ``removed`` are gone; ``self`` is left unchanged.
 
         Parameters
         ----------
         store : RowStore
-            The store without the rows (as returned by :meth:`RowStore.without`).
+            The store without the rows (as returned by :meth:`RowStore.pop`).
         touched : list of (int, slice)
             The rebuilt blocks, each with the slice of ``removed`` that it lost.
         removed : ndarray of shape (n_removed, n_features)
             The removed rows (dense), in the order of ``touched``'s slices.
-        field : int, default=0
-            The field of ``store`` summarized.
+        field : str, default="X"
+            The column of ``store`` summarized.
         """
         mins, maxs = self.mins, self.maxs
         copied = False
@@ -105,7 +105,7 @@ class BlockExtremes:
                 continue
             if not copied:
                 mins, maxs, copied = mins.copy(), maxs.copy(), True
-            block = store.block(b)[field]
+            block = store.blocks[b].data[field]
             if sparse.issparse(block) or hit.all():
                 mins[b], maxs[b] = _extremes(block, mins.shape[1], mins.dtype)
             else:

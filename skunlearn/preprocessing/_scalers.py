@@ -10,8 +10,8 @@ Each subclasses scikit-learn's scaler (same parameters, fitted attributes, ``par
   (:class:`~skunlearn.preprocessing._extremes.BlockExtremes`) and rescan only what a forgotten
   row could have been the extreme of.
 
-The rows themselves are kept in a :class:`~skunlearn.preprocessing._rowstore.RowStore`, from
-which forgotten rows are removed.
+The rows themselves are kept in a :class:`~skunlearn.utils._rowstore.RowStore`, from which
+forgotten rows are removed.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from sklearn.utils.validation import FLOAT_DTYPES, _check_sample_weight, check_a
 
 from skunlearn.preprocessing._base import DecrementalTransformerMixin
 from skunlearn.preprocessing._extremes import BlockExtremes
-from skunlearn.preprocessing._rowstore import RowStore
-from skunlearn.utils._moments import Moments, merge_moments, moments_of, split_moments
+from skunlearn.utils._moments import Moments, merge_moments, moments_of, recentred, split_moments
+from skunlearn.utils._rowstore import RowStore
 
 __all__ = ["MaxAbsScaler", "MinMaxScaler", "StandardScaler"]
 
@@ -39,34 +39,6 @@ def _as_rows(X, accept_sparse=False):
 
 def _dense(rows) -> np.ndarray:
     return rows.toarray() if sparse.issparse(rows) else np.asarray(rows)
-
-
-def _nan_aware_moments(X: np.ndarray, weights: np.ndarray) -> Moments:
-    """Per-feature moments of the rows of ``X``, each feature over its non-NaN entries.
-
-    The shared helper takes one set of rows for all features; here each feature has its own
-    (the rows where it is not missing), so features are grouped by their pattern of missing
-    entries and each group goes through the helper once (a single call without missing values).
-    """
-    X = np.asarray(X, dtype=np.float64)
-    n_features = X.shape[1]
-    missing = np.isnan(X)
-    if not missing.any():
-        n, mean, m2 = moments_of(X, weights)
-        return Moments(np.full(n_features, float(n)), mean, m2)
-    if X.shape[0] == 1:  # one row: a single group, the features where it has a value
-        patterns, group = np.array([[True], [False]]), (~missing[0]).astype(np.intp)
-    else:
-        patterns, group = np.unique(missing.T, axis=0, return_inverse=True)
-    n = np.zeros(n_features)
-    mean = np.zeros(n_features)
-    m2 = np.zeros(n_features)
-    for g, pattern in enumerate(patterns):
-        cols = np.flatnonzero(group.ravel() == g)
-        rows = ~pattern
-        if rows.any() and cols.size:
-            n[cols], mean[cols], m2[cols] = moments_of(X[np.ix_(rows, cols)], weights[rows])
-    return Moments(n, mean, m2)
 
 
 def _is_constant(var, mean, n_samples):
@@ -221,7 +193,7 @@ class StandardScaler(DecrementalTransformerMixin, _sk.StandardScaler):
             if sample_weight is None
             else _check_sample_weight(sample_weight, rows, dtype=np.float64)
         )
-        batch = RowStore.from_rows((rows, weights), start=self._next_position(first))
+        batch = RowStore.from_columns({"X": rows, "w": weights}, start=self._next_position(first))
         self._add_batch(batch, first)
         self._n_positive_weight = int(np.count_nonzero(weights > 0)) + (
             0 if first else self._n_positive_weight
@@ -242,10 +214,12 @@ class StandardScaler(DecrementalTransformerMixin, _sk.StandardScaler):
             self._moments = tuple(moments)
         return self
 
-    # The moments are kept about a fixed shift (the mean of the first batch), computed from the
-    # rows: the shifted data has a mean near zero, known to full precision, so splitting rows
-    # off does not lose the digits that a large mean would swamp (the error stays relative to
-    # the spread, not to the mean). The state keeps a plain tuple
+    # The moments are kept about a shift (the mean of the first batch, then after every
+    # unlearn the retained mean, see recentred): the shifted data has a mean near zero, known
+    # to full precision, so splitting rows off does not lose the digits that a large mean would
+    # swamp (the error stays relative to the spread, not to the mean). Moving the shift on
+    # unlearn matters for the purge: a shift that still averaged forgotten rows would give
+    # their sum away (n times the shift minus the retained rows). The state keeps a plain tuple
     # ``(weight, mean - shift, centred second moment)``, which pickles whatever Moments does.
 
     def _moments_from_attributes(self) -> tuple:
@@ -269,12 +243,12 @@ class StandardScaler(DecrementalTransformerMixin, _sk.StandardScaler):
         if self.mean_ is None:
             n = weights @ ~np.isnan(dense)
             return Moments(n, np.zeros_like(n), np.zeros_like(n))
-        return _nan_aware_moments(dense - shift, weights)
+        return moments_of(dense, weights, shift=shift, ignore_nan=True)
 
     def _check_unlearn_feasible(self, positions):
         if self._n_positive_weight == self.n_samples_fit_ - self.unlearned_indices_.size:
             return  # every retained row weighs: any request that leaves rows is feasible
-        weights = self._store.take(positions)[1]
+        weights = self._store.take(positions, ["w"])["w"]
         if self._n_positive_weight - np.count_nonzero(weights > 0) <= 0:
             raise ValueError(
                 f"Unlearning these {positions.size} rows would leave only rows of zero sample "
@@ -282,11 +256,12 @@ class StandardScaler(DecrementalTransformerMixin, _sk.StandardScaler):
             )
 
     def _unlearn(self, positions):
-        (rows, weights), store, _ = self._store.pop(positions)
+        taken, store, _ = self._store.pop(positions)
+        rows, weights = taken["X"], taken["w"]
         n_left = self._n_retained_after(positions)
         if positions.size > n_left and not sparse.issparse(rows):
             # Splitting off most of the rows would amplify rounding; the rest is smaller anyway.
-            kept = self._moments_of_rows(*store.rows())
+            kept = self._moments_of_rows(store.column("X"), store.column("w"))
             recomputed = "statistics of the retained rows"
         else:
             total = Moments(*self._moments)
@@ -297,7 +272,8 @@ class StandardScaler(DecrementalTransformerMixin, _sk.StandardScaler):
             # features are recomputed from the retained rows, as a refit would compute them.
             cancelled = np.flatnonzero((kept.m2 <= _CANCELLED * total.m2) & (kept.n > 0))
             if cancelled.size and self.var_ is not None:
-                redo = self._moments_of_rows(*store.rows(), features=cancelled)
+                retained = store.column("X"), store.column("w")
+                redo = self._moments_of_rows(*retained, features=cancelled)
                 kept = Moments(*(np.array(a, dtype=np.float64) for a in kept))
                 for a, b in zip(kept, redo):
                     a[cancelled] = b
@@ -307,6 +283,7 @@ class StandardScaler(DecrementalTransformerMixin, _sk.StandardScaler):
             # A feature left without any value has no mean or variance, as in a refit.
             mean = np.where(n > 0, self._shift + shifted_mean, np.nan)
             var = np.where(n > 0, m2 / n, np.nan)
+        kept, shift = recentred(Moments(n, shifted_mean, m2), self._shift)
 
         old = (self.mean_, self.scale_)
         counts = _counts_like(n, self.n_samples_seen_)
@@ -321,7 +298,8 @@ class StandardScaler(DecrementalTransformerMixin, _sk.StandardScaler):
         self.n_samples_seen_ = counts
         self._store = store
         self._n_positive_weight -= int(np.count_nonzero(weights > 0))
-        self._moments = (n, np.asarray(shifted_mean), np.asarray(m2))
+        self._shift = shift
+        self._moments = (kept.n, np.asarray(kept.mean), np.asarray(kept.m2))
         return {
             "exact": True,
             "distance_bound": None,
@@ -359,23 +337,37 @@ class _ExtremesScalerMixin(DecrementalTransformerMixin):
         first = not hasattr(self, "n_samples_seen_")
         super().partial_fit(X, y)
         rows = _as_rows(X, accept_sparse=("csr", "csc") if self._accept_sparse else False)
-        batch = RowStore.from_rows((rows,), start=self._next_position(first))
+        batch = RowStore.from_columns({"X": rows}, start=self._next_position(first))
         extremes = BlockExtremes.of(batch)
         self._add_batch(batch, first)
         self._extremes = extremes if first else self._extremes.append(extremes)
         return self
 
-    def _forget_extremes(self, positions):
-        """New store, block extremes and overall ``(min, max)`` without the rows.
+    def _stale_features(self, rows) -> np.ndarray:
+        """Features whose fitted extreme a forgotten row attained, or that have none."""
+        raise NotImplementedError
 
-        Only the features where a forgotten row attained the fitted extreme, or where it is
-        undefined, are recomputed from the block summaries; returns them as ``recomputed``.
-        """
-        (rows,), store, touched = self._store.pop(positions)
-        rows = _dense(rows)
+    def _set_extremes(self, stale, new_min, new_max) -> bool:
+        """Set the fitted attributes from the new extremes of the ``stale`` features (the
+        others keep theirs); return whether :meth:`transform` changed."""
+        raise NotImplementedError
+
+    def _unlearn(self, positions):
+        taken, store, touched = self._store.pop(positions)
+        rows = _dense(taken["X"])
         extremes = self._extremes.after_removal(store, touched, rows)
+        # Only these features are recomputed, from the block summaries.
         stale = self._stale_features(rows)
-        return store, extremes, stale, extremes.overall(stale)
+        changed = self._set_extremes(stale, *extremes.overall(stale))
+        self.n_samples_seen_ = self.n_samples_seen_ - positions.size
+        self._store, self._extremes = store, extremes
+        return {
+            "exact": True,
+            "distance_bound": None,
+            "samples_retrained": 0,
+            "transform_changed": changed,
+            "recomputed": {"features": stale.tolist()},
+        }
 
 
 class MinMaxScaler(_ExtremesScalerMixin, _sk.MinMaxScaler):
@@ -458,8 +450,7 @@ class MinMaxScaler(_ExtremesScalerMixin, _sk.MinMaxScaler):
             | np.isnan(self.data_min_)
         )
 
-    def _unlearn(self, positions):
-        store, extremes, stale, (new_min, new_max) = self._forget_extremes(positions)
+    def _set_extremes(self, stale, new_min, new_max):
         data_min, data_max = self.data_min_, self.data_max_
         if stale.size:
             data_min, data_max = data_min.copy(), data_max.copy()
@@ -473,15 +464,7 @@ class MinMaxScaler(_ExtremesScalerMixin, _sk.MinMaxScaler):
             self.scale_ = (high - low) / _handle_zeros_in_scale(data_range, copy=True)
             self.min_ = low - data_min * self.scale_
             self.data_min_, self.data_max_, self.data_range_ = data_min, data_max, data_range
-        self.n_samples_seen_ = self.n_samples_seen_ - positions.size
-        self._store, self._extremes = store, extremes
-        return {
-            "exact": True,
-            "distance_bound": None,
-            "samples_retrained": 0,
-            "transform_changed": changed,
-            "recomputed": {"features": stale.tolist()},
-        }
+        return changed
 
 
 class MaxAbsScaler(_ExtremesScalerMixin, _sk.MaxAbsScaler):
@@ -547,8 +530,7 @@ class MaxAbsScaler(_ExtremesScalerMixin, _sk.MaxAbsScaler):
         hit = np.any(np.abs(rows) == self.max_abs_, axis=0)
         return np.flatnonzero(hit | np.isnan(self.max_abs_))
 
-    def _unlearn(self, positions):
-        store, extremes, stale, (new_min, new_max) = self._forget_extremes(positions)
+    def _set_extremes(self, stale, new_min, new_max):
         max_abs = self.max_abs_
         if stale.size:
             max_abs = max_abs.copy()
@@ -557,15 +539,7 @@ class MaxAbsScaler(_ExtremesScalerMixin, _sk.MaxAbsScaler):
         if changed:
             self.max_abs_ = max_abs
             self.scale_ = _handle_zeros_in_scale(max_abs, copy=True)
-        self.n_samples_seen_ = self.n_samples_seen_ - positions.size
-        self._store, self._extremes = store, extremes
-        return {
-            "exact": True,
-            "distance_bound": None,
-            "samples_retrained": 0,
-            "transform_changed": changed,
-            "recomputed": {"features": stale.tolist()},
-        }
+        return changed
 
 
 for _cls in (MinMaxScaler, MaxAbsScaler):

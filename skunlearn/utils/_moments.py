@@ -14,13 +14,25 @@ A moment is a triple ``(n, mean, m2)``:
 - ``mean``: weighted mean, shape ``(n_features,)``;
 - ``m2``: weighted sum of squared deviations from ``mean``, shape ``(n_features,)`` for the
   diagonal form or ``(n_features, n_features)`` for the full (outer-product) form.
+
+Large offsets. A float64 mean near ``1e9`` resolves the data only to about ``1e-7``; merging and
+splitting moves the means, and that error enters ``m2`` through the squared mean difference.
+So moments can be kept *about a shift* (``moments_of(..., shift=s)`` takes the moments of
+``X - s``, whose mean is of the order of the spread, and ``x - s`` is exact for ``x`` near
+``s``): every moment merged with or split from another must then be about the same shift.
+:func:`recentred` moves moments onto a shift that is their own mean, rounded, keeping what the
+rounding dropped as the mean about it: the state then depends only on the rows it describes,
+never on rows forgotten since (a fixed shift such as a fit-time mean would keep their sum).
+
+Missing values. ``moments_of(..., ignore_nan=True)`` counts each feature over the rows where it
+is not NaN, so ``n`` is one weight per feature; merge and split work feature by feature.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Moments", "merge_moments", "moments_of", "split_moments"]
+__all__ = ["Moments", "merge_moments", "moments_of", "recentred", "split_moments"]
 
 
 class Moments(tuple):
@@ -46,7 +58,9 @@ class Moments(tuple):
             return m2 / (self.n - ddof)
 
 
-def moments_of(X, sample_weight=None, *, full: bool = False) -> Moments:
+def moments_of(
+    X, sample_weight=None, *, full: bool = False, shift=None, ignore_nan: bool = False
+) -> Moments:
     """Moments of the rows of ``X``.
 
     Parameters
@@ -57,6 +71,13 @@ def moments_of(X, sample_weight=None, *, full: bool = False) -> Moments:
         Row weights; None means 1.
     full : bool, default=False
         Keep the full ``(n_features, n_features)`` second moment instead of its diagonal.
+    shift : ndarray of shape (n_features,), default=None
+        Take the moments of ``X - shift``: the returned mean is relative to ``shift``. Use it
+        for data far from zero (see the module's notes on large offsets).
+    ignore_nan : bool, default=False
+        Count each feature over the rows where it is not NaN: ``n`` is then an array of one
+        weight per feature (a feature without values has zero mean and second moment). Only
+        for the diagonal form.
 
     Returns
     -------
@@ -69,9 +90,22 @@ def moments_of(X, sample_weight=None, *, full: bool = False) -> Moments:
     >>> n, mean, m2 = moments_of(np.array([[1.0], [3.0]]))
     >>> float(n), mean.tolist(), m2.tolist()
     (2.0, [2.0], [2.0])
+    >>> n, mean, m2 = moments_of(np.array([[1.0, np.nan], [3.0, 5.0]]), ignore_nan=True)
+    >>> n.tolist(), mean.tolist(), m2.tolist()
+    ([2.0, 1.0], [2.0, 5.0], [2.0, 0.0])
     """
     X = np.asarray(X, dtype=np.float64)
+    if shift is not None:
+        X = X - shift
     w = np.ones(X.shape[0]) if sample_weight is None else np.asarray(sample_weight, float)
+    if ignore_nan:
+        if full:
+            raise ValueError("ignore_nan=True keeps one count per feature: use full=False.")
+        present = ~np.isnan(X)
+        if not present.all():
+            return _nan_ignoring_moments(X, w, present)
+        n, mean, m2 = moments_of(X, w)
+        return Moments(np.full(X.shape[1], float(n)), mean, m2)
     n = w.sum()
     if n == 0:
         d = X.shape[1]
@@ -83,6 +117,45 @@ def moments_of(X, sample_weight=None, *, full: bool = False) -> Moments:
     else:
         m2 = w @ (centred * centred)
     return Moments(n, mean, m2)
+
+
+def _nan_ignoring_moments(X, w, present) -> Moments:
+    n = w @ present
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(n > 0, w @ np.where(present, X, 0.0) / n, 0.0)
+    centred = np.where(present, X - mean, 0.0)
+    return Moments(n, mean, w @ (centred * centred))
+
+
+def recentred(moments: Moments, shift) -> tuple[Moments, np.ndarray]:
+    """Moments about ``shift`` moved onto their own mean: ``(moments about it, new shift)``.
+
+    The new shift is ``shift + moments.mean`` rounded to float64 and the new mean is the
+    rounding error of that sum, exactly (Knuth's TwoSum), so the mean keeps about twice the
+    digits of a float64. Where no weight is left the shift, mean and second moment are zero.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skunlearn.utils._moments import moments_of, recentred
+    >>> X = 1e9 + np.array([[0.25], [0.5], [1.0]])
+    >>> moments, shift = recentred(moments_of(X, shift=X[0]), X[0])
+    >>> shift.tolist(), bool(abs(moments.mean[0]) <= 1e-7)
+    ([1000000000.5833334], True)
+    """
+    n, mean, m2 = moments
+    shift = np.asarray(shift, dtype=np.float64)
+    head = shift + mean
+    bb = head - shift
+    residual = (shift - (head - bb)) + (mean - bb)
+    if np.ndim(n) == 0:
+        if n == 0:
+            zero = np.zeros_like(head)
+            return Moments(n, zero, np.zeros_like(m2)), zero
+        return Moments(n, residual, m2), head
+    alive = n > 0
+    m2 = np.where(alive, m2, 0.0) if np.ndim(m2) == 1 else m2
+    return Moments(n, np.where(alive, residual, 0.0), m2), np.where(alive, head, 0.0)
 
 
 def _delta_term(delta, full):

@@ -33,6 +33,7 @@ __all__ = [
     "check_unlearn_estimate_cost",
     "check_unlearn_not_fitted",
     "check_unlearn_purges",
+    "check_unlearn_state_forgets_values",
     "check_unlearn_returns_self",
     "check_unlearner",
 ]
@@ -195,6 +196,81 @@ def check_unlearn_purges(estimator, X, y):
             )
 
 
+def _numeric_leaves(obj, path="", seen=None):
+    """Walk an object graph (attributes, dicts, sequences) and yield ``(path, value)`` for its
+    numeric arrays and scalars. Timings and the report of the last call are skipped."""
+    seen = set() if seen is None else seen
+    if id(obj) in seen:
+        return
+    if isinstance(obj, np.ndarray):
+        if obj.dtype.kind in "biufc":
+            yield path, obj
+        elif obj.dtype == object:
+            for i, item in enumerate(obj.ravel()):
+                yield from _numeric_leaves(item, f"{path}[{i}]", seen)
+        return
+    if isinstance(obj, bool | int | float | np.number):
+        yield path, np.asarray(obj)
+        return
+    if obj is None or isinstance(obj, str | bytes | type):
+        return
+    seen.add(id(obj))
+    if hasattr(obj, "tocoo"):  # sparse matrix
+        yield path, obj.toarray()
+        return
+    if isinstance(obj, dict):
+        items = obj.items()
+    elif isinstance(obj, list | tuple):
+        items = enumerate(obj)
+    elif hasattr(obj, "__dict__"):
+        items = vars(obj).items()
+    else:
+        return
+    for key, value in items:
+        # The report describes the last call (what it had to recompute), not the model.
+        if isinstance(key, str) and ("seconds" in key or key == "unlearn_report_"):
+            continue
+        yield from _numeric_leaves(value, f"{path}.{key}", seen)
+
+
+def check_unlearn_state_forgets_values(estimator, X, y):
+    """After ``unlearn``, the fitted state does not depend on the forgotten rows' values.
+
+    Two models are fitted on data that differ only in the rows to be forgotten (those rows are
+    replaced by copies of other rows; for regressors their targets too), and the same rows are
+    unlearned from both. An exact unlearner must then hold the same state, to rounding: any
+    difference is information about the forgotten rows that the model still carries, even when
+    their bytes no longer appear in it (for instance a mean kept from the first fit). Approximate
+    unlearners are exempt: their state legitimately carries a bounded trace of the rows.
+    """
+    n = X.shape[0]
+    forget = _forget_candidates(n, max(2, n // 10), seed=2)
+    donors = np.random.RandomState(3).choice(np.setdiff1d(np.arange(n), forget), forget.size)
+    X_other = np.array(X, copy=True)
+    X_other[forget] = X_other[donors]
+    y_other = None if y is None else np.array(y, copy=True)
+    if y_other is not None and y_other.dtype.kind == "f":
+        y_other[forget] = y_other[donors]
+    a = _fit(estimator, X, y).unlearn(forget)
+    if not a.unlearn_report_["exact"]:
+        return
+    b = _fit(estimator, X_other, y_other).unlearn(forget)
+    leaves_a, leaves_b = dict(_numeric_leaves(a)), dict(_numeric_leaves(b))
+    assert leaves_a.keys() == leaves_b.keys(), (
+        "the structure of the fitted state depends on the forgotten rows' values: "
+        f"{sorted(leaves_a.keys() ^ leaves_b.keys())[:5]}"
+    )
+    for path, value in leaves_a.items():
+        other = leaves_b[path]
+        same_shape = np.shape(value) == np.shape(other)
+        if not (same_shape and np.allclose(value, other, rtol=1e-6, atol=1e-8, equal_nan=True)):
+            raise AssertionError(
+                f"after unlearning, the state at {type(a).__name__}{path} depends on the "
+                "values of the forgotten rows (it differs between two fits that differ only in "
+                "those rows)"
+            )
+
+
 UNLEARN_CHECKS = (
     check_unlearn_not_fitted,
     check_unlearn_returns_self,
@@ -203,6 +279,7 @@ UNLEARN_CHECKS = (
     check_unlearn_estimate_cost,
     check_unlearn_atomic,
     check_unlearn_purges,
+    check_unlearn_state_forgets_values,
 )
 
 
