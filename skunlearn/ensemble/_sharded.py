@@ -447,7 +447,8 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         result : dict
             ``match`` (every checked shard identical), ``shards_checked``,
-            ``shards_identical`` (lists of shard numbers) and ``max_abs_diff`` (largest difference between predictions or probabilities).
+            ``shards_identical`` (lists of shard numbers) and ``max_abs_diff`` (largest
+            difference between predictions or probabilities).
         """
         check_is_fitted(self)
         X = self._validate_X_predict(X)

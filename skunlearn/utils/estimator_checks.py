@@ -33,8 +33,8 @@ __all__ = [
     "check_unlearn_estimate_cost",
     "check_unlearn_not_fitted",
     "check_unlearn_purges",
-    "check_unlearn_state_forgets_values",
     "check_unlearn_returns_self",
+    "check_unlearn_state_forgets_values",
     "check_unlearner",
 ]
 
