@@ -16,7 +16,7 @@ The certificate follows the downdate without any eigenvalue problem, because for
 (``||U^T x||^2 <= lambda_max(G) x^T H x``). ``lambda_max(G)`` is the largest leverage of the
 removed rows; the blocked downdate yields it as a by-product. It is tiny unless a removed row
 dominates some direction; when the bound has lost too much, :meth:`HessianCache.recertified`
-certifies it anew from the factor, and a downdate whose leverage reaches 1/2 is refused so
+certifies it anew from the factor, and a downdate whose leverage reaches 0.85 is refused so
 that the caller recomputes the Hessian from the rows.
 
 The cache only ever holds the curvature of retained rows: the downdated factor is the Cholesky
@@ -42,11 +42,11 @@ _EPS = np.finfo(np.float64).eps
 # Up to this size, eigenvalues are computed directly rather than by inverse iteration.
 _SMALL = 200
 
-# Largest leverage a downdate may have before the cache is rebuilt instead: rows that carry
-# that much of some direction's curvature move the optimum far, where a Hessian recomputed at
-# the current point gives a markedly better step than the downdated one (and the certificate
-# would lose more than half of its curvature in one step).
-_MAX_LEVERAGE = 0.5
+# Largest leverage a downdate may have before the cache is rebuilt instead: beyond it the
+# certificate would keep less than 15% of its curvature (certifying it anew from the
+# factor, much cheaper than a rebuild, recovers from smaller losses) and the downdate would
+# lose accuracy (its transformations have condition number up to 1 / (1 - leverage)).
+_MAX_LEVERAGE = 0.85
 
 # Column blocks of the blocked update. Its cost is about p^2 (b / 2 + 2 k + k^2 / (2 b)) flops
 # plus a few calls per block: b = k balances the flops, and below 32 columns the calls dominate.
@@ -144,7 +144,7 @@ def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
     >>> L, leverage = cholesky_update(np.linalg.cholesky(H), u, downdate=True)
     >>> bool(np.allclose(L, np.linalg.cholesky(H - u @ u.T)))
     True
-    >>> round(leverage, 6) == round(float(u.T @ np.linalg.solve(H, u)), 6)
+    >>> round(leverage, 6) == round(float(u[:, 0] @ np.linalg.solve(H, u[:, 0])), 6)
     True
     """
     p, k = U.shape

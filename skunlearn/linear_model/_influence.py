@@ -59,10 +59,10 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
     multinomial, L2 penalty, solvers lbfgs, newton-cg or newton-cholesky) and keeps what a
     Newton step needs. :meth:`unlearn` then moves the parameters to the optimum of the
     objective without the forgotten rows by Newton steps on that *retained* objective, with
-    its exact gradient and the cached Cholesky factor of its Hessian, downdated in place of a
-    refactorization for the removed rows. Every call reports a certified bound on the
-    distance between the parameters
-    and the exact optimum of the retained objective (the model retraining converges to).
+    its exact gradient and the cached Cholesky factor of its Hessian, downdated for the
+    removed rows rather than refactorized. Every call reports a certified bound on the
+    distance between the parameters and the exact optimum of the retained objective (the
+    model retraining converges to).
 
     After Guo, Goldstein, Hannun and van der Maaten, "Certified Data Removal from Machine
     Learning Models", ICML 2020, and, for ``method="puma"``, Wu, Hashemi and Srinivasa, "PUMA:

@@ -75,7 +75,7 @@ def _vecmat(Q, X):
 
 
 def _gram(A):
-    """``A.T @ A`` for a dense ``A``, by a symmetric rank-k update (half a matrix product)."""
+    """``A.T @ A`` for a dense ``A``, by a symmetric rank-k update (half the flops of a product)."""
     # A.T is Fortran-ordered when A is C-ordered: BLAS reads it without a copy.
     lower = blas.dsyrk(1.0, np.asarray(A, dtype=np.float64).T, lower=1)
     return lower + np.tril(lower, -1).T
@@ -390,7 +390,8 @@ class LogisticObjective:
             block = self._gram_with_intercept(X, s * proba[:, k])
             hess[np.ix_(idx[k], idx[k])] = block
         sp = np.sqrt(s)[:, None] * proba
-        hess -= _gram(self._scores_design(X, sp))
+        kron = self._scores_design(X, sp)
+        hess -= kron.T @ kron  # a wide product: BLAS's symmetric rank-k update is no faster
         return hess
 
     def _class_indices(self):
