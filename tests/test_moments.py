@@ -9,10 +9,18 @@ from numpy.testing import assert_allclose, assert_array_equal
 
 from skunlearn.utils._moments import (
     Moments,
+    dd_add,
+    dd_div,
+    dd_mul,
+    dd_sub,
+    dd_sums,
     merge_moments,
     moments_of,
+    power_sums_of,
     recentred,
     split_moments,
+    two_prod,
+    two_sum,
 )
 
 
@@ -115,3 +123,128 @@ def test_moments_pickle_as_moments():
     back = pickle.loads(pickle.dumps(m))
     assert isinstance(back, Moments) and back.n == m.n
     assert_array_equal(back.m2, m.m2)
+
+
+# -- double-double sums -------------------------------------------------------------------------
+
+
+def _exact(values) -> Fraction:
+    return sum((Fraction(float(v)) for v in values), Fraction(0))
+
+
+def _pair(hi, lo) -> Fraction:
+    return Fraction(float(hi)) + Fraction(float(lo))
+
+
+def test_two_sum_and_two_prod_are_exact():
+    rng = np.random.RandomState(5)
+    a = rng.normal(size=50) * 10.0 ** rng.randint(-8, 8, size=50)
+    b = rng.normal(size=50) * 10.0 ** rng.randint(-8, 8, size=50)
+    s, e = two_sum(a, b)
+    p, f = two_prod(a, b)
+    for i in range(50):
+        assert Fraction(s[i]) + Fraction(e[i]) == Fraction(a[i]) + Fraction(b[i])
+        assert Fraction(p[i]) + Fraction(f[i]) == Fraction(a[i]) * Fraction(b[i])
+
+
+@pytest.mark.parametrize("shape", [(3000,), (3000, 3)])
+def test_dd_sums_are_the_exact_sums_correctly_rounded(shape):
+    rng = np.random.RandomState(6)
+    # Magnitudes from 1e-6 to 1e9 and signs that cancel: float64 sums lose digits here.
+    values = rng.normal(size=shape) * 10.0 ** rng.randint(-6, 10, size=shape)
+    groups = rng.randint(4, size=shape[0])
+    hi, lo, support = dd_sums(values, groups, 4, return_support=True)
+    columns = values.reshape(shape[0], -1)
+    for g in range(4):
+        for j in range(columns.shape[1]):
+            exact = _exact(columns[groups == g, j])
+            got = (hi[g], lo[g]) if len(shape) == 1 else (hi[g, j], lo[g, j])
+            assert float(exact) == got[0]  # hi is the exact sum rounded to float64
+            assert abs(_pair(*got) - exact) <= Fraction(2.0**-100) * abs(exact)
+    assert support.sum() == values.size
+    # Integers take the exact plain path, corrections are added.
+    counts = rng.randint(0, 50, size=(40, 2)).astype(float)
+    hi, lo = dd_sums(counts)
+    assert_array_equal(hi, counts.sum(axis=0))
+    assert not lo.any()
+    hi, lo = dd_sums(np.array([1.0, 2.0]), corrections=np.array([2.0**-60, 0.0]))
+    assert _pair(hi, lo) == Fraction(3) + Fraction(2.0**-60)
+
+
+def test_dd_arithmetic_keeps_twice_the_digits():
+    third = dd_div((np.array(1.0), np.array(0.0)), (np.array(3.0), np.array(0.0)))
+    assert abs(_pair(*third) - Fraction(1, 3)) <= Fraction(2.0**-105)
+    big = dd_add((np.array(1e20), np.array(0.0)), (np.array(0.1), np.array(0.0)))
+    back = dd_sub(big, (np.array(1e20), np.array(0.0)))
+    assert _pair(*back) == Fraction(0.1)
+    square = dd_mul(third, third)
+    assert abs(_pair(*square) - Fraction(1, 9)) <= Fraction(2.0**-104)
+
+
+def _retained_moments(X, w):
+    """Exact weighted count, mean and centred second moment of each column, as fractions."""
+    wf = [Fraction(float(v)) for v in w]
+    n = sum(wf)
+    out = []
+    for j in range(X.shape[1]):
+        xs = [Fraction(float(v)) for v in X[:, j]]
+        mean = sum(a * b for a, b in zip(wf, xs)) / n
+        out.append((mean, sum(a * (b - mean) ** 2 for a, b in zip(wf, xs))))
+    return n, out
+
+
+def test_power_sums_split_twenty_times_equal_the_retained_rows_exactly():
+    rng = np.random.RandomState(7)
+    X = 1e8 + rng.normal(size=(600, 2))
+    X[::37] += 1e5  # outliers, removed along the way
+    w = rng.uniform(0.5, 2.0, size=600)
+    sums = power_sums_of(X, w, shift=X.mean(axis=0)).recentred()
+    for lo in range(0, 400, 20):  # twenty successive splits
+        part = power_sums_of(X[lo : lo + 20], w[lo : lo + 20], shift=sums.shift)
+        sums = sums.minus(part).recentred()
+    n, columns = _retained_moments(X[400:], w[400:])
+    moments = sums.moments()
+    assert sums.count[0] == 200 and abs(_pair(sums.n[0][0], sums.n[1][0]) - n) <= n * 2.0**-100
+    for j, (mean, m2) in enumerate(columns):
+        assert sums.shift[0, j] == float(mean)  # the shift is the retained mean, rounded
+        s2 = _pair(sums.s2[0][0, j], sums.s2[1][0, j])
+        assert abs(s2 - (m2 + _pair(sums.s1[0][0, j], sums.s1[1][0, j]) ** 2 / n)) <= m2 * 1e-25
+        assert abs(moments.m2[0, j] - float(m2)) <= 1e-15 * float(m2)
+
+
+def test_power_sums_do_not_depend_on_the_rows_removed():
+    rng = np.random.RandomState(8)
+    X = 1e6 + rng.normal(size=(300, 3))
+    groups = rng.randint(3, size=300)
+    removed = X.copy()
+    removed[:30] = 1e9 * rng.uniform(1, 2, size=(30, 3))  # huge rows, later removed
+    # What the removed rows added to the second moments: their only trace is eps**2 of it.
+    magnitude = Fraction(float(np.sum(removed[:30] ** 2)))
+    states = []
+    for data in (X, removed):
+        start = power_sums_of(data, shift=np.zeros(3), groups=groups, n_groups=3).recentred()
+        part = power_sums_of(data[:30], shift=start.shift, groups=groups[:30], n_groups=3)
+        states.append(start.minus(part).recentred())
+    (a, b), fresh = states, power_sums_of(X[30:], shift=np.zeros(3), groups=groups[30:], n_groups=3)
+    fresh = fresh.recentred()
+    for got in (a, b):
+        assert_array_equal(got.shift, fresh.shift)
+        assert_array_equal(got.count, fresh.count)
+        for k in (2, 3, 4):  # n, s1, s2: the pairs agree far beyond float64
+            exact = [_pair(*hl) for hl in zip(fresh[k][0].ravel(), fresh[k][1].ravel())]
+            mine = [_pair(*hl) for hl in zip(got[k][0].ravel(), got[k][1].ravel())]
+            for e, m in zip(exact, mine):
+                assert abs(e - m) <= Fraction(2.0**-100) * magnitude
+
+
+def test_power_sums_of_empty_groups_are_exactly_zero():
+    X = np.array([[1.0, 2.0], [3.0, 5.0], [4.0, 4.0]])
+    sums = power_sums_of(X, shift=np.zeros(2), groups=np.array([0, 0, 1]), n_groups=3).recentred()
+    emptied = sums.minus(power_sums_of(X[2:], shift=sums.shift, groups=np.array([1]), n_groups=3))
+    for k in (2, 3, 4):
+        assert not emptied[k][0][1:].any() and not emptied[k][1][1:].any()
+    assert not emptied.recentred().shift[1:].any()
+    moments = emptied.recentred().moments()
+    assert moments.n.tolist() == [2.0, 0.0, 0.0]
+    assert_allclose(moments.mean[0], [2.0, 3.5])
+    assert moments.m2[0].tolist() == [2.0, 4.5]

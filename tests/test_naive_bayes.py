@@ -2,6 +2,7 @@
 rows (statistics within 1e-9 relative, predictions identical)."""
 
 import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 
 from skunlearn import naive_bayes as su
 from skunlearn.naive_bayes import _base as nb_base
-from skunlearn.utils.estimator_checks import check_unlearner
+from skunlearn.utils.estimator_checks import _numeric_leaves, check_unlearner
 
 RTOL = 1e-9
 
@@ -260,28 +261,57 @@ def test_gaussian_large_offsets_do_not_cancel():
         np.testing.assert_allclose(ours.var_[c] - ours.epsilon_, exact_var, rtol=RTOL)
 
 
-def test_gaussian_removing_most_of_a_class_recomputes_it():
+def test_gaussian_removing_far_rows_leaves_no_trace_without_recomputing():
     rng = np.random.RandomState(0)
     X = 1e7 + rng.normal(size=(4000, 3))
     X[:10] += 1e5  # a few far rows dominate the class's second moment
     y = np.r_[np.zeros(2000, int), np.ones(2000, int)]
     ours = su.GaussianNB().fit(X, y).unlearn(np.arange(10))
-    assert ours.unlearn_report_["classes_recomputed"] == [0]
+    # The double-double sums lose about 1e-32 of the removed magnitude: nothing to recompute.
+    assert ours.unlearn_report_["classes_recomputed"] == []
     keep = _retained(4000, np.arange(10))
     ref = sk.GaussianNB().fit(X[keep], y[keep])
     _assert_close(ours.var_, ref.var_, "var_")
     _assert_close(ours.theta_, ref.theta_, "theta_")
+    rows = X[keep & (y == 0)].astype(np.longdouble)
+    exact_var = ((rows - rows.mean(axis=0)) ** 2).mean(axis=0)
+    np.testing.assert_allclose(ours.var_[0] - ours.epsilon_, exact_var, rtol=RTOL)
 
 
-def test_discrete_non_integral_counts_are_recounted_when_they_cancel():
+def test_gaussian_cancelling_beyond_double_double_recomputes_the_class():
+    rng = np.random.RandomState(0)
+    X = 1e3 + 1e-3 * rng.normal(size=(400, 2))
+    X[0] += 1e12  # its square is 1e30 times what the rest of its class holds
+    y = np.arange(400) % 2
+    ours = su.GaussianNB().fit(X, y).unlearn([0])
+    assert ours.unlearn_report_["classes_recomputed"] == [0]
+    ref = sk.GaussianNB().fit(X[1:], y[1:])
+    _assert_close(ours.var_, ref.var_, "var_")
+    _assert_close(ours.theta_, ref.theta_, "theta_")
+
+
+def test_discrete_fractional_counts_subtract_a_huge_row_exactly():
     rng = np.random.RandomState(0)
     X = rng.uniform(0, 1e-3, size=(300, 5))
-    X[0] = 1e6  # one huge row: removing it cancels the class's counts
+    X[0] = 1e6  # one huge row: a float64 subtraction would leave ~1e-10 of it
     y = np.arange(300) % 2
-    ours = su.ComplementNB().fit(X, y).unlearn([0])
-    assert ours.unlearn_report_["classes_recomputed"] == [0]
-    ref = sk.ComplementNB().fit(X[1:], y[1:])
+    w = rng.uniform(0.5, 2.0, size=300)
+    ours = su.ComplementNB().fit(X, y, sample_weight=w).unlearn([0])
+    assert ours.unlearn_report_["classes_recomputed"] == []
+    ref = sk.ComplementNB().fit(X[1:], y[1:], sample_weight=w[1:])
     assert_same_model(ours, ref, X)
+    exact = [sum(Fraction(v) * Fraction(u) for v, u in zip(X[2::2, j], w[2::2])) for j in range(5)]
+    assert ours.feature_count_[0].tolist() == [float(e) for e in exact]  # correctly rounded
+
+
+def test_discrete_cancelling_beyond_double_double_recounts_the_class():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(0, 1e-3, size=(300, 5))
+    X[0] = 1e20
+    y = np.arange(300) % 2
+    ours = su.MultinomialNB().fit(X, y).unlearn([0])
+    assert ours.unlearn_report_["classes_recomputed"] == [0]
+    assert_same_model(ours, sk.MultinomialNB().fit(X[1:], y[1:]), X[1:])
 
 
 def test_gaussian_float32_keeps_dtype():
@@ -369,3 +399,74 @@ def test_unlearning_contract_across_many_blocks(est, monkeypatch):
     monkeypatch.setattr(nb_base, "_BLOCK_SIZE", 8)
     X, y = _digits()
     check_unlearner(est, X[:120] // 4, y[:120])
+
+
+# -- no trace of the forgotten rows' values ----------------------------------------------------
+
+
+def _state_leaves(est):
+    return dict(_numeric_leaves(est))
+
+
+def _assert_same_state(a, b, magnitude):
+    """Every numeric leaf of two fitted states equal to 1e-13 relative; the low words of the
+    double-double sums to about eps**2 (1e-32) of the ``magnitude`` of the rows removed,
+    their only trace (a float64 subtraction would leave eps, 1e-16, of it)."""
+    la, lb = _state_leaves(a), _state_leaves(b)
+    assert la.keys() == lb.keys(), sorted(la.keys() ^ lb.keys())[:5]
+    for path, value in la.items():
+        other = lb[path]
+        assert np.shape(value) == np.shape(other), path
+        np.testing.assert_allclose(value, other, rtol=1e-13, atol=1e-29 * magnitude, err_msg=path)
+
+
+# Magnitude of what the forgotten rows add to the largest sum (squares for GaussianNB).
+_TRACE_CASES = [
+    ("gaussian", su.GaussianNB(), 1e6, 1e14),
+    ("multinomial", su.MultinomialNB(), 1e6, 1e7),
+    ("complement", su.ComplementNB(), 1e6, 1e7),
+    ("bernoulli", su.BernoulliNB(), 1e6, 1e2),
+    ("categorical", su.CategoricalNB(), None, 1e2),
+]
+
+
+@pytest.mark.parametrize("batches", [1, 3], ids=["fit", "partial_fit"])
+@pytest.mark.parametrize(
+    "name, est, outlier, magnitude", _TRACE_CASES, ids=[c[0] for c in _TRACE_CASES]
+)
+def test_state_carries_no_trace_of_forgotten_values(name, est, outlier, magnitude, batches):
+    """Two models whose training data differ only in the rows to forget (outliers and a
+    category of their own in one, copies of other rows in the other) hold the same state once
+    those rows are forgotten, fractional weights, outliers and batches included."""
+    rng = np.random.RandomState(5)
+    n = 240
+    y = rng.randint(3, size=n)
+    if name == "categorical":
+        X = rng.randint(4, size=(n, 3))
+    elif name == "gaussian":
+        X = 1e4 + rng.normal(size=(n, 3)) + y[:, None]
+    else:
+        X = rng.uniform(0, 2, size=(n, 3)) * (y[:, None] + 1)
+    w = rng.uniform(0.2, 3.0, size=n)
+    forget = np.array([3, 50, 51, 130, 200, 239])
+    donors = rng.choice(np.setdiff1d(np.arange(n), forget), forget.size)
+    X_trace = X.copy()
+    if outlier is None:
+        X_trace[forget, 1] = 9  # the only rows of categories 4..9
+    else:
+        X_trace[forget] = outlier * rng.uniform(1, 2, size=(forget.size, 3))
+    X_clean = X.copy()
+    X_clean[forget] = X[donors]
+    models = []
+    for data in (X_trace, X_clean):
+        model = clone(est)
+        for rows in np.array_split(np.arange(n), batches):
+            model.partial_fit(data[rows], y[rows], np.unique(y), sample_weight=w[rows])
+        models.append(model.unlearn(forget[:2]).unlearn(forget[2:]))
+    _assert_same_state(*models, magnitude)
+    keep = _retained(n, forget)
+    ref = getattr(sk, type(est).__name__)()
+    for rows in np.array_split(np.arange(n), batches):
+        rows = rows[keep[rows]]
+        ref.partial_fit(X[rows], y[rows], np.unique(y), sample_weight=w[rows])
+    assert_same_model(models[0], ref, X[keep])

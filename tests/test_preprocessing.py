@@ -382,3 +382,23 @@ def test_one_hot_purges_forgotten_categories():
     blob = pickle.dumps(est)
     assert b"user-4" not in blob and b"user-17" not in blob
     assert b"user-5" in blob
+
+
+@pytest.mark.parametrize("encoder", [OneHotEncoder(), OneHotEncoder(min_frequency=8)], ids=repr)
+def test_one_hot_state_is_that_of_a_fit_on_the_retained_rows(encoder):
+    # A category that leaves takes its place with it: the codes and counts kept are those a
+    # fit on the retained rows would keep, so nothing tells how many categories left.
+    X = _categorical()
+    forget = np.r_[np.flatnonzero(X[:, 0] == "mauve"), 3, 50]
+    other = X.copy()
+    other[forget] = X[np.setdiff1d(np.arange(200), forget)[: forget.size]]
+    keep = _retained(200, forget)
+    fresh = clone(encoder).fit(X[keep])
+    for data in (X, other):
+        est = clone(encoder).fit(data).unlearn(forget[:3]).unlearn(forget[3:])
+        for got, want in zip(est.categories_, fresh.categories_):
+            assert got.tolist() == want.tolist()
+        for got, want in zip(est._category_rows, fresh._category_rows):
+            assert_array_equal(got, want)
+        assert_array_equal(est._store.column("codes"), fresh._store.column("codes"))
+        assert_array_equal(est._store.positions(), np.flatnonzero(keep))

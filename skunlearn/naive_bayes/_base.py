@@ -22,29 +22,40 @@ from sklearn.base import _fit_context
 from sklearn.utils.validation import _check_sample_weight
 
 from skunlearn.base import UnlearnerMixin, _show
-from skunlearn.utils._rowstore import RowStore
+from skunlearn.utils._moments import dd_sub
+from skunlearn.utils._rowstore import RowStore, concat_rows
 
 # Rows per copy-on-write block: forgetting one row copies one block of this many rows.
 _BLOCK_SIZE = 512
 
-# A statistic that shrank below this fraction of its size at its last exact computation has
-# lost too many digits to cancellation (rounding error is about eps times that size): it is
-# recomputed from the stored retained rows instead of trusted.
-_CANCELLATION_GUARD = 1e-6
+# The statistics are double-double sums (skunlearn.utils._moments): a subtraction errs by about
+# eps**2 ~ 1e-32 of the magnitudes it involves. A result below this fraction of them (an outlier
+# removed from rows nearly equal) is recomputed from the stored retained rows. The magnitudes are
+# those of the current call (the statistic before it and the rows it removes), never kept: a
+# reference kept from an earlier state would carry rows forgotten since.
+_CANCELLATION_GUARD = 1e-16
 
 
-def ill_conditioned(new, reference) -> np.ndarray:
-    """Rows (classes) of ``new`` whose subtraction may have cancelled catastrophically.
+def cancelled(result, magnitude) -> np.ndarray:
+    """Rows (classes) of ``result`` that may have lost digits to cancellation.
 
-    ``new`` and ``reference`` have shape ``(n_classes, ...)``; a row is flagged when one of its
-    entries became negative, or non-zero but smaller than ``_CANCELLATION_GUARD`` times its
-    reference. An exact zero is trusted: it arises when the only contributions were removed.
+    ``result`` and ``magnitude`` have shape ``(n_classes, ...)``; a row is flagged when one of
+    its entries is below ``_CANCELLATION_GUARD`` times its magnitude (an exact zero included:
+    it may be a remainder that should be exactly zero).
     """
-    new = np.asarray(new, dtype=float)
-    reference = np.asarray(reference, dtype=float)
-    small = (new != 0) & (np.abs(new) < _CANCELLATION_GUARD * np.abs(reference))
-    bad = small | (new < 0)
+    result = np.abs(np.asarray(result, dtype=float))
+    bad = result < _CANCELLATION_GUARD * np.abs(np.asarray(magnitude, dtype=float))
     return bad.reshape(bad.shape[0], -1).any(axis=1)
+
+
+def subtract_counted(total, part) -> tuple:
+    """``total - part`` for double-double sums kept as ``(hi, lo, support)``, ``support`` the
+    number of rows holding a non-zero term: a sum left without such rows is exactly zero, not
+    a rounding remainder of the rows removed."""
+    hi, lo = dd_sub(total[:2], part[:2])
+    support = total[2] - part[2]
+    empty = support == 0
+    return np.where(empty, 0.0, hi), np.where(empty, 0.0, lo), support
 
 
 class _DecrementalNBMixin(UnlearnerMixin):
@@ -200,10 +211,10 @@ class _DecrementalNBMixin(UnlearnerMixin):
 
     def _kept_classes(self, class_rows) -> np.ndarray:
         """Mask over the current ``classes_`` of the classes that stay after a removal."""
-        alive = np.isin(self._fit_classes, self.classes_)
         if self._classes_declared:
-            return np.ones(alive.sum(), dtype=bool)
-        return class_rows[alive] > 0
+            return np.ones(len(self.classes_), dtype=bool)
+        # classes_ is a sorted subset of _fit_classes: the rows of the current classes.
+        return class_rows[np.searchsorted(self._fit_classes, self.classes_)] > 0
 
     def _check_unlearn_feasible(self, positions):
         rows = self._store.take(positions, ["code", "w"])
@@ -230,17 +241,20 @@ class _DecrementalNBMixin(UnlearnerMixin):
             "blocks_copied": len(self._store.blocks_touched(positions)),
         }
 
-    def _rows_of_classes(self, store, codes_wanted, batch=None):
-        """Concatenated ``X`` and ``w`` of the retained rows of each wanted class."""
+    def _gather(self, store, codes_wanted=None, batch=None):
+        """``X``, class codes and weights of the retained rows of the wanted classes (all
+        classes by default), optionally of one batch only, concatenated in position order."""
         lo, hi = (None, None) if batch is None else self._batch_range(batch)
-        out = {c: ([], []) for c in codes_wanted}
+        parts = []
         for block in store:
             sel = np.ones(len(block), dtype=bool)
             if lo is not None:
                 sel &= (block.positions >= lo) & (block.positions < hi)
-            for c in codes_wanted:
-                rows = sel if c is None else sel & (block.data["code"] == c)
-                if rows.any():
-                    out[c][0].append(block.data["X"][rows])
-                    out[c][1].append(block.data["w"][rows])
-        return out
+            if codes_wanted is not None:
+                sel &= np.isin(block.data["code"], codes_wanted)
+            if sel.any():
+                parts.append({k: block.data[k][sel] for k in ("X", "code", "w")})
+        if not parts:
+            first = store.blocks[0].data
+            return first["X"][:0], first["code"][:0], first["w"][:0]
+        return tuple(concat_rows([p[k] for p in parts]) for k in ("X", "code", "w"))

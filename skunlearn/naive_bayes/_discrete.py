@@ -11,52 +11,78 @@ from sklearn.naive_bayes import BernoulliNB as _SkBernoulliNB
 from sklearn.naive_bayes import CategoricalNB as _SkCategoricalNB
 from sklearn.naive_bayes import ComplementNB as _SkComplementNB
 from sklearn.naive_bayes import MultinomialNB as _SkMultinomialNB
-from sklearn.utils.extmath import safe_sparse_dot
 
-from skunlearn.naive_bayes._base import _DecrementalNBMixin, ill_conditioned
+from skunlearn.naive_bayes._base import _DecrementalNBMixin, cancelled, subtract_counted
+from skunlearn.utils._moments import dd_add, dd_sums, two_prod
 
 __all__ = ["BernoulliNB", "CategoricalNB", "ComplementNB", "MultinomialNB"]
 
 
-def _is_integral(X, w) -> bool:
-    """True when every count built from these rows is an integer, hence exact in float64."""
-    values = X.data if sp.issparse(X) else np.asarray(X)
-    return bool(np.all(np.mod(values, 1) == 0) and np.all(np.mod(w, 1) == 0))
+def _weighted(X, w):
+    """``w * X`` row by row, and the rounding errors of the products (None when exact)."""
+    if np.all(w == 1.0):
+        return X, None
+    if sp.issparse(X):
+        X = X.tocoo()
+        return two_prod(w[X.row], X.data)
+    return two_prod(w[:, None], np.asarray(X, dtype=np.float64))
 
 
-def _class_matrix(class_index, w, n_classes) -> np.ndarray:
-    Y = np.zeros((class_index.size, n_classes))
-    Y[np.arange(class_index.size), class_index] = w
-    return Y
+def _sums_by_class(X, class_index, w, n_classes) -> tuple:
+    """Double-double sums of ``w * X`` per class, with how many rows hold each non-zero."""
+    values, errors = _weighted(X, w)
+    if not sp.issparse(X):
+        return dd_sums(values, class_index, n_classes, corrections=errors, return_support=True)
+    coo = X.tocoo()
+    n_features = X.shape[1]
+    if values is X:
+        values = coo.data
+    keys = class_index[coo.row] * n_features + coo.col
+    sums = dd_sums(values, keys, n_classes * n_features, corrections=errors, return_support=True)
+    return tuple(part.reshape(n_classes, n_features) for part in sums)
+
+
+def _plus(total, part) -> tuple:
+    """``total + part`` for ``(hi, lo, support)`` sums."""
+    return (*dd_add(total[:2], part[:2]), total[2] + part[2])
+
+
+def _select_rows(rows, new, fresh) -> tuple:
+    """Per class (first axis), ``fresh`` where ``rows`` is True, else ``new``."""
+    return tuple(
+        np.where(rows.reshape((-1,) + (1,) * (a.ndim - 1)), f, a) for a, f in zip(new, fresh)
+    )
 
 
 class _DecrementalDiscreteNB(_DecrementalNBMixin):
     """Subtract-the-counts unlearning shared by the discrete naive Bayes classifiers.
 
-    Each model's sufficient statistics are scikit-learn's own count attributes (a list of
-    arrays with one row per class, see ``_count_arrays``); forgetting rows subtracts the rows'
-    counts and recomputes the smoothed log probabilities with scikit-learn's own code.
-    Fitted private state, besides the mixin's: ``_count_ref`` (size of each count at its last
-    exact computation, for the cancellation guard) and ``_integral`` (every stored value and
-    weight is an integer, so subtraction is exact and the guard is off).
+    Each model's sufficient statistics are scikit-learn's own count attributes (one row per
+    class). The model keeps the same counts as double-double sums (``_count_sums``: a list of
+    ``(hi, lo, support)``, each of shape (n_classes, ...), ``support`` the rows holding a
+    non-zero term), so that a subtraction leaves the counts of the retained rows to about
+    1e-32 relative, with no trace of the rows removed: a float64 subtraction would keep its
+    rounding error, of the order of the removed values, and could cancel the digits of a
+    small remainder. A count without rows is exactly zero. Forgetting rows subtracts their
+    sums and sets scikit-learn's counts to ``hi`` (the exact counts, rounded), from which
+    scikit-learn's own code recomputes the smoothed log probabilities.
     """
-
-    _SCALAR_COUNTS = ("class_count_",)
 
     def _prior_param(self):
         return self.class_prior
 
-    # -- the count arrays, one row per class -----------------------------------------------
-
-    def _count_arrays(self) -> list[np.ndarray]:
-        return [self.class_count_, self.feature_count_]
+    # -- the counts, one row per class -----------------------------------------------------
 
     def _set_count_arrays(self, arrays) -> None:
+        """Set scikit-learn's count attributes from the ``hi`` of each ``_count_sums``."""
         self.class_count_, self.feature_count_ = arrays
 
-    def _contributions(self, X, class_index, w, n_classes) -> list[np.ndarray]:
-        Y = _class_matrix(class_index, w, n_classes)
-        return [Y.sum(axis=0), np.asarray(safe_sparse_dot(Y.T, X), dtype=np.float64)]
+    def _contributions(self, X, class_index, w, n_classes) -> list[tuple]:
+        """The rows' counts as ``(hi, lo, support)`` sums, each of shape (n_classes, ...)."""
+        return [
+            dd_sums(w, class_index, n_classes, return_support=True),
+            _sums_by_class(X, class_index, w, n_classes),
+        ]
 
     def _refresh_derived(self) -> None:
         """Recompute what scikit-learn derives from the counts (rebinding attributes)."""
@@ -69,18 +95,22 @@ class _DecrementalDiscreteNB(_DecrementalNBMixin):
 
     # -- fit -------------------------------------------------------------------------------
 
-    def _add_batch(self, X, y, sample_weight):
-        X, _, w = self._append_rows(X, y, sample_weight)
-        self._integral = self._integral and _is_integral(X, w)
-        self._after_batch(X)
-        # Adding never cancels: the counts now set the scale of later subtractions.
-        self._count_ref = [_max_padded(r, a) for r, a in zip(self._count_ref, self._count_arrays())]
-
     def _start_statistics(self, X, y, sample_weight, declared):
-        X, _, w = self._start_rows(X, y, sample_weight, declared)
-        self._integral = _is_integral(X, w)
-        self._count_ref = [np.array(a, dtype=float, copy=True) for a in self._count_arrays()]
+        X, codes, w = self._start_rows(X, y, sample_weight, declared)
+        index = self._current_index(codes)
+        self._count_sums = self._contributions(X, index, w, len(self.classes_))
         self._start_batches(X)
+
+    def _add_batch(self, X, y, sample_weight):
+        X, codes, w = self._append_rows(X, y, sample_weight)
+        self._after_batch(X)
+        total = self._widened(self._count_sums)
+        batch = self._contributions(X, self._current_index(codes), w, len(self.classes_))
+        self._count_sums = [_plus(t, b) for t, b in zip(total, batch)]
+
+    def _widened(self, sums):
+        """The stored sums laid out for the count shapes of the batch just added."""
+        return sums
 
     def _start_batches(self, X) -> None:
         """Per-batch statistics beyond the counts (none for most models)."""
@@ -96,51 +126,37 @@ class _DecrementalDiscreteNB(_DecrementalNBMixin):
         class_index = self._current_index(codes)
 
         extra = self._batch_update(positions, X_r)
-        arrays = [np.asarray(a, dtype=float) for a in self._count_arrays()]
-        delta = self._contributions(X_r, class_index, w_r, n_classes)
-        new = [a - d for a, d in zip(arrays, delta)]
-        refs = list(self._count_ref)
+        removed = self._contributions(X_r, class_index, w_r, n_classes)
+        new = [subtract_counted(t, r) for t, r in zip(self._count_sums, removed)]
 
+        touched = np.zeros(n_classes, dtype=bool)
+        touched[class_index] = True
         recompute = np.zeros(n_classes, dtype=bool)
-        if not self._integral:
-            touched = np.zeros(n_classes, dtype=bool)
-            touched[class_index] = True
-            for a, r in zip(new, refs):
-                recompute |= touched & ill_conditioned(a, r)
+        for after, before, part in zip(new, self._count_sums, removed):
+            # Only where rows are left: an emptied count is exactly zero already.
+            result = np.where(after[2] > 0, after[0], np.inf)
+            recompute |= touched & cancelled(result, np.abs(before[0]) + np.abs(part[0]))
         if recompute.any():
             fresh = self._recount(store, np.flatnonzero(recompute), n_classes)
-            new = [np.where(_rows_mask(recompute, a), f, a) for a, f in zip(new, fresh)]
-            refs = [np.where(_rows_mask(recompute, r), f, r) for r, f in zip(refs, fresh)]
+            new = [_select_rows(recompute, a, f) for a, f in zip(new, fresh)]
 
-        class_rows, kept, removed = self._classes_after(codes)
-        new = [a[kept] for a in new]
-        refs = [r[kept] for r in refs]
-        new, refs = self._trim(new, refs, extra)
+        class_rows, kept, removed_classes = self._classes_after(codes)
+        new = self._trim([tuple(part[kept] for part in sums) for sums in new], extra)
 
         self.classes_ = np.asarray(self.classes_)[kept]
-        self._set_count_arrays(new)
+        self._set_count_arrays([hi for hi, _, _ in new])
         self._apply_batch_update(extra)
         self._refresh_derived()
-        self._count_ref = refs
+        self._count_sums = new
         recomputed = list(self.classes_[recompute[kept]]) if recompute.any() else []
-        return self._forget_rows(store, class_rows, w_r, recomputed, removed)
+        return self._forget_rows(store, class_rows, w_r, recomputed, removed_classes)
 
     def _recount(self, store, classes_wanted, n_classes):
-        """Counts of the retained rows of the wanted classes (other rows zero), from the store."""
-        wanted_codes = np.searchsorted(self._fit_classes, np.asarray(self.classes_)[classes_wanted])
-        total = None
-        for block in store:
-            sel = np.isin(block.data["code"], wanted_codes)
-            if not sel.any():
-                continue
-            X_b = block.data["X"][sel]
-            part = self._contributions(
-                X_b, self._current_index(block.data["code"][sel]), block.data["w"][sel], n_classes
-            )
-            total = part if total is None else [t + p for t, p in zip(total, part)]
-        if total is None:
-            total = [np.zeros_like(np.asarray(a, dtype=float)) for a in self._count_arrays()]
-        return total
+        """Sums of the retained rows of the wanted classes (other classes zero), from the
+        store."""
+        wanted = np.searchsorted(self._fit_classes, np.asarray(self.classes_)[classes_wanted])
+        X, codes, w = self._gather(store, wanted)
+        return self._contributions(X, self._current_index(codes), w, n_classes)
 
     def _batch_update(self, positions, X_r):
         """New per-batch statistics after removing rows (none for most models)."""
@@ -149,30 +165,18 @@ class _DecrementalDiscreteNB(_DecrementalNBMixin):
     def _apply_batch_update(self, extra) -> None:
         """Rebind the per-batch statistics computed by ``_batch_update``."""
 
-    def _trim(self, new, refs, extra):
+    def _trim(self, sums, extra):
         """Adjust count shapes to the retained data (categorical widths)."""
-        return new, refs
-
-
-def _rows_mask(rows: np.ndarray, like: np.ndarray) -> np.ndarray:
-    return rows.reshape((-1,) + (1,) * (like.ndim - 1))
-
-
-def _max_padded(ref, current):
-    current = np.asarray(current, dtype=float)
-    if ref.shape != current.shape:  # a categorical feature grew new categories
-        padded = np.zeros_like(current)
-        padded[tuple(slice(0, s) for s in ref.shape)] = ref
-        ref = padded
-    return np.maximum(ref, current)
+        return sums
 
 
 _DISCRETE_NOTES = """
     The model keeps its training rows (as counted, in blocks copied on write) to know what
     to subtract: memory grows like the training data, and forgotten rows leave the model's
-    state. Counts of integer data with integer weights are subtracted exactly; otherwise a
-    class whose counts lost more than six orders of magnitude to the subtraction is recounted
-    from the stored rows (reported as ``classes_recomputed``).
+    state. The counts are also kept as double-double sums (about 106 bits), so a subtraction
+    leaves the counts of the retained rows to about 1e-32 relative, with no trace of the
+    forgotten rows; a class whose counts still lost more than sixteen orders of magnitude in
+    one request is recounted from the stored rows (reported as ``classes_recomputed``).
 """
 
 _UNLEARN_ATTRIBUTES = """
@@ -484,27 +488,45 @@ class CategoricalNB(_DecrementalDiscreteNB, _SkCategoricalNB):
     ([3, 3], (2, 3))
     """
 
-    def _count_arrays(self):
-        return [self.class_count_, *self.category_count_]
+    # The category counts of all features are kept side by side, one row per class: column
+    # ``offsets[i] + k`` counts category k of feature i, so that one pass handles every feature.
 
     def _set_count_arrays(self, arrays):
-        self.class_count_ = arrays[0]
-        self.category_count_ = list(arrays[1:])
+        self.class_count_, counts = arrays
+        self.category_count_ = np.split(counts, np.cumsum(self._widths)[:-1], axis=1)
 
     def _contributions(self, X, class_index, w, n_classes):
-        out = [np.bincount(class_index, weights=w, minlength=n_classes).astype(float)]
-        for i, counts in enumerate(self.category_count_):
-            width = counts.shape[1]
-            flat = np.bincount(
-                class_index * width + X[:, i], weights=w, minlength=n_classes * width
-            )
-            out.append(flat.reshape(n_classes, width))
-        return out
+        widths = self._widths
+        offsets = np.cumsum(widths) - widths
+        keys = (class_index[:, None] * widths.sum() + offsets + X).ravel()
+        n_cells = n_classes * int(widths.sum())
+        sums = dd_sums(np.repeat(w, X.shape[1]), keys, n_cells, return_support=True)
+        return [
+            dd_sums(w, class_index, n_classes, return_support=True),
+            tuple(part.reshape(n_classes, -1) for part in sums),
+        ]
 
-    # Rows per category value of each feature, per batch: n_categories_ follows the largest
+    def _start_statistics(self, X, y, sample_weight, declared):
+        self._widths = np.array([c.shape[1] for c in self.category_count_], dtype=np.intp)
+        super()._start_statistics(X, y, sample_weight, declared)
+
+    def _widened(self, sums):
+        # scikit-learn's partial_fit widened category_count_ for the batch's new categories.
+        widths = np.array([c.shape[1] for c in self.category_count_], dtype=np.intp)
+        sums = [sums[0], _relaid(sums[1], self._widths, widths)]
+        self._widths = widths
+        return sums
+
+    # Rows per category of each feature, per batch, as an array (n_features, width): the
+    # width is the largest category still present in the batch, plus one, so that no trailing
+    # column tells the largest category of forgotten rows. n_categories_ follows the largest
     # category still present (of the last batch, as scikit-learn's partial_fit does).
-    def _category_rows(self, X):
-        return [np.bincount(X[:, i]) for i in range(X.shape[1])]
+    @staticmethod
+    def _category_rows(X) -> np.ndarray:
+        X = np.asarray(X, dtype=np.intp)
+        width = int(X.max()) + 1 if X.size else 0
+        keys = (np.arange(X.shape[1]) * width + X).ravel()
+        return np.bincount(keys, minlength=X.shape[1] * width).reshape(X.shape[1], width)
 
     def _start_batches(self, X):
         self._batch_category_rows = [self._category_rows(X)]
@@ -516,31 +538,52 @@ class CategoricalNB(_DecrementalDiscreteNB, _SkCategoricalNB):
         per_batch = list(self._batch_category_rows)
         batches = self._batch_of(positions)
         for b in np.unique(batches):
-            sel = batches == b
-            per_batch[b] = [
-                rows - np.bincount(X_r[sel, i], minlength=rows.size)
-                for i, rows in enumerate(per_batch[b])
-            ]
+            rows = per_batch[b]
+            n_features, width = rows.shape
+            keys = (np.arange(n_features) * width + X_r[batches == b]).ravel()
+            rows = rows - np.bincount(keys, minlength=rows.size).reshape(rows.shape)
+            present = np.flatnonzero(rows.any(axis=0))
+            per_batch[b] = rows[:, : present[-1] + 1 if present.size else 0]
         return per_batch
 
     def _apply_batch_update(self, per_batch):
         self._batch_category_rows = per_batch
-        self.n_categories_ = self._n_categories(
-            next(b for b in reversed(per_batch) if b[0].sum() > 0)
-        )
+        self.n_categories_ = self._n_categories(next(b for b in reversed(per_batch) if b.size))
 
     def _n_categories(self, category_rows) -> np.ndarray:
-        highest = np.array([np.flatnonzero(r)[-1] + 1 for r in category_rows], dtype=np.int64)
+        # One past the last category with rows, per feature.
+        highest = category_rows.shape[1] - np.argmax(category_rows[:, ::-1] > 0, axis=1)
+        highest = highest.astype(np.int64)
         if self.min_categories is None:
             return highest
         return np.maximum(highest, np.asarray(self.min_categories), dtype=np.int64)
 
-    def _trim(self, new, refs, per_batch):
+    def _trim(self, sums, per_batch):
         # scikit-learn widens category_count_ to the largest n_categories_ of any batch.
-        widths = np.max([self._n_categories(b) for b in per_batch if b[0].sum() > 0], axis=0)
-        new = [new[0], *(a[:, :w] for a, w in zip(new[1:], widths))]
-        refs = [refs[0], *(r[:, :w] for r, w in zip(refs[1:], widths))]
-        return new, refs
+        widths = np.max([self._n_categories(b) for b in per_batch if b.size], axis=0)
+        widths = widths.astype(np.intp)
+        sums = [sums[0], _relaid(sums[1], self._widths, widths)]
+        self._widths = widths
+        return sums
+
+
+def _relaid(sums, widths, new_widths) -> tuple:
+    """Side-by-side per-feature blocks of columns, each cut or padded with zeros to its new
+    width."""
+    if np.array_equal(widths, new_widths):
+        return sums
+    cuts = np.cumsum(widths)[:-1]
+    out = []
+    for part in sums:
+        blocks = []
+        for block, width in zip(np.split(part, cuts, axis=1), new_widths):
+            if block.shape[1] >= width:
+                blocks.append(block[:, :width])
+            else:
+                pad = np.zeros((block.shape[0], width - block.shape[1]), dtype=block.dtype)
+                blocks.append(np.hstack([block, pad]))
+        out.append(np.hstack(blocks))
+    return tuple(out)
 
 
 for _cls in (MultinomialNB, ComplementNB, BernoulliNB, CategoricalNB):

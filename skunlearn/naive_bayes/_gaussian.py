@@ -1,85 +1,55 @@
-"""Gaussian naive Bayes that forgets rows by splitting centred moments."""
+"""Gaussian naive Bayes that forgets rows by subtracting their power sums."""
 
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 from sklearn.naive_bayes import GaussianNB as _SkGaussianNB
 from sklearn.utils.validation import validate_data
 
-from skunlearn.naive_bayes._base import _DecrementalNBMixin, ill_conditioned
-from skunlearn.utils._moments import (
-    Moments,
-    merge_moments,
-    moments_of,
-    recentred,
-    split_moments,
-)
+from skunlearn.naive_bayes._base import _DecrementalNBMixin, cancelled, subtract_counted
+from skunlearn.utils._moments import Moments, PowerSums, dd_sums, power_sums_of
 
 __all__ = ["GaussianNB"]
 
 
-def _zero(d: int) -> tuple[Moments, np.ndarray]:
-    return Moments(0.0, np.zeros(d), np.zeros(d)), np.zeros(d)
+def _group_means(X, groups, n_groups) -> np.ndarray:
+    """Plain float64 mean of the rows of each group (zero for an empty group): a shift close
+    to the data, so that the sums about it are small, before they are recentred."""
+    n = X.shape[0]
+    indicator = sparse.csr_matrix((np.ones(n), (groups, np.arange(n))), shape=(n_groups, n))
+    counts = np.bincount(groups, minlength=n_groups)
+    return np.asarray(indicator @ X) / np.maximum(counts, 1)[:, None]
 
 
-def _as_state(moments: Moments, shift) -> tuple[Moments, np.ndarray]:
-    """Moments about ``shift`` as the model keeps them: ``(n, mean head, m2)`` and the residual.
-
-    With large offsets a float64 mean cannot carry the digits of the spread (near 1e8 it is
-    resolved to 1.5e-8 only), and a later split would square that error at first order, so the
-    mean is kept as a float64 head plus the residual it drops (:func:`recentred`).
-    """
-    moments, head = recentred(moments, shift)
-    return Moments(moments.n, head, moments.m2), moments.mean
+def _sums_of(X, w, groups, n_groups) -> PowerSums:
+    """Power sums of the rows of each group, about the groups' own (rounded) means."""
+    shift = _group_means(X, groups, n_groups)
+    return power_sums_of(X, w, shift=shift, groups=groups, n_groups=n_groups).recentred()
 
 
-def _precise_moments(X, w=None) -> tuple[Moments, np.ndarray]:
-    """Moments of ``X``, computed about a first estimate of the mean so that the offsets never
-    enter a sum, as the model keeps them (:func:`_as_state`)."""
-    X = np.asarray(X, dtype=np.float64)
-    if X.shape[0] == 0:
-        return _zero(X.shape[1])
-    pivot = X.mean(axis=0)
-    return _as_state(moments_of(X, w, shift=pivot), pivot)
+def _subtract(sums: PowerSums, removed: PowerSums) -> tuple[PowerSums, np.ndarray]:
+    """``sums`` minus ``removed`` (about the same shift), recentred, and the groups whose
+    second moments cancelled (see :func:`~skunlearn.naive_bayes._base.cancelled`)."""
+    new = sums.minus(removed).recentred()
+    touched = removed.count > 0
+    magnitude = np.abs(sums.s2[0]) + np.abs(removed.s2[0])
+    # An emptied group is exactly zero already; a group with rows left whose second moment
+    # fell below 1e-16 of what the call subtracted is recomputed.
+    result = np.where((new.count > 0)[:, None], new.s2[0], np.inf)
+    return new, touched & cancelled(result, magnitude)
 
 
-def _update(update, total: Moments, residual, X, w=None) -> tuple[Moments, np.ndarray]:
-    """``update`` (merge or split) of ``total`` with the rows ``X``, centred on its mean.
-
-    The pivot is the model's own current mean, so nothing about other rows enters the state;
-    in that frame the total's mean is its residual and the rows' offsets are exact
-    differences, so the update keeps full precision.
-    """
-    if total.n == 0:
-        return _precise_moments(X, w) if update is merge_moments else (total, residual)
-    pivot = total.mean
-    shifted = update(Moments(total.n, residual, total.m2), moments_of(X, w, shift=pivot))
-    return _as_state(shifted, pivot)
-
-
-def _stack(parts: list[tuple[Moments, np.ndarray]]) -> tuple[Moments, np.ndarray]:
-    return (
-        Moments(
-            np.array([m.n for m, _ in parts], dtype=float),
-            np.vstack([m.mean for m, _ in parts]),
-            np.vstack([m.m2 for m, _ in parts]),
-        ),
-        np.vstack([r for _, r in parts]),
+def _select(mask, new: PowerSums, fresh: PowerSums) -> PowerSums:
+    """Per group, ``fresh`` where ``mask`` is True, else ``new``."""
+    rows = mask[:, None]
+    return PowerSums(
+        np.where(rows, fresh.shift, new.shift),
+        np.where(mask, fresh.count, new.count),
+        tuple(np.where(mask, b, a) for a, b in zip(new.n, fresh.n)),
+        tuple(np.where(rows, b, a) for a, b in zip(new.s1, fresh.s1)),
+        tuple(np.where(rows, b, a) for a, b in zip(new.s2, fresh.s2)),
     )
-
-
-def _row(stats: tuple[Moments, np.ndarray], c: int) -> tuple[Moments, np.ndarray]:
-    moments, residual = stats
-    return Moments(moments.n[c], moments.mean[c], moments.m2[c]), residual[c]
-
-
-def _with_rows(stats, rows: dict) -> tuple[Moments, np.ndarray]:
-    """A copy of per-class ``stats`` with some classes replaced (never in place)."""
-    moments, residual = stats
-    n, mean, m2, res = moments.n.copy(), moments.mean.copy(), moments.m2.copy(), residual.copy()
-    for c, (m, r) in rows.items():
-        n[c], mean[c], m2[c], res[c] = m.n, m.mean, m.m2, r
-    return Moments(n, mean, m2), res
 
 
 class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
@@ -87,12 +57,14 @@ class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
 
     A drop-in replacement for :class:`sklearn.naive_bayes.GaussianNB` (same parameters, fitted
     attributes, ``partial_fit`` and ``sample_weight``) with one more method, :meth:`unlearn`.
-    Forgetting rows subtracts their weighted count, mean and centred second moment from their
-    class's statistics (Chan, Golub and LeVeque's pairwise formulas run backwards), recomputes
-    ``var_smoothing``'s ``epsilon_`` from the pooled moments of the retained rows and
-    renormalizes the class priors. The result equals :class:`sklearn.naive_bayes.GaussianNB`
-    fitted on the retained rows to rounding (about 1e-12 relative), at a cost that does not
-    depend on the number of training rows.
+    Each class keeps its weighted power sums (``sum w``, ``sum w (x - s)``,
+    ``sum w (x - s)**2`` about the class's rounded mean ``s``) as double-double pairs, about
+    106 bits. Forgetting rows subtracts their sums, moves the shift onto the new mean, derives
+    ``theta_`` and ``var_``, recomputes ``var_smoothing``'s ``epsilon_`` from the pooled sums of
+    the retained rows and renormalizes the class priors. The state left is that of the
+    retained rows to about 1e-30 relative, with no trace of the forgotten ones, and the result
+    equals :class:`sklearn.naive_bayes.GaussianNB` fitted on the retained rows to rounding
+    (about 1e-12 relative), at a cost that does not depend on the number of training rows.
 
     Read more in the :ref:`User Guide <decremental>`.
 
@@ -145,8 +117,9 @@ class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
     unlearn_report_ : dict or None
         Report of the last :meth:`unlearn` call: ``n_removed``, ``indices``, ``exact``
         (always True), ``distance_bound`` (None), ``classes_recomputed`` (classes whose
-        statistics were recomputed from the stored rows because the subtraction would have
-        cancelled too many digits), ``classes_removed`` and ``seconds``.
+        statistics were recomputed from the stored rows because the request removed more
+        than 1e16 times what it left of their second moment, beyond what even double-double
+        sums resolve), ``classes_removed`` and ``seconds``.
 
     See Also
     --------
@@ -186,113 +159,114 @@ class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
     def _rows_as_counted(self, X, y):
         return validate_data(self, X, y, reset=False)
 
-    def _add_batch(self, X, y, sample_weight):
-        X, codes, w = self._append_rows(X, y, sample_weight)
-        per_class = {}
-        for c in np.unique(codes):
-            sel = codes == c
-            per_class[int(c)] = _update(merge_moments, *_row(self._class_stats, c), X[sel], w[sel])
-        self._class_stats = _with_rows(self._class_stats, per_class)
-        # Merging never cancels: what is there now is the scale of later subtractions.
-        n_ref, m2_ref = self._class_ref
-        self._class_ref = (
-            np.maximum(n_ref, self._class_stats[0].n),
-            np.maximum(m2_ref, self._class_stats[0].m2),
-        )
-        batch = _precise_moments(X)
-        self._batch_stats = [*self._batch_stats, batch]
-        self._batch_ref = [*self._batch_ref, batch[0].m2]
-        self._batch_class_weight = [*self._batch_class_weight, self._class_weight(codes, w)]
+    # The model keeps one set of power sums (``_sums``) for two kinds of groups: group ``c <
+    # n_classes`` holds the weighted rows of class ``c`` (theta_, var_), group ``n_classes + b``
+    # all the rows of batch ``b``, unweighted (epsilon_). ``_batch_class_weight`` holds the
+    # weight of each class in each batch, shape (n_batches, n_classes), as ``(hi, lo, rows)``.
 
-    def _class_weight(self, codes, w):
-        return np.bincount(codes, weights=w, minlength=self._fit_classes.size)
+    def _grouped(self, X, codes, w, batches):
+        """Each row twice: in its class's group, weighted, and in its batch's, unweighted."""
+        n_classes = self._fit_classes.size
+        groups = np.concatenate([codes, n_classes + np.asarray(batches, dtype=np.intp)])
+        return np.concatenate([X, X]), groups, np.concatenate([w, np.ones(X.shape[0])])
+
+    def _class_weight(self, codes, w, batches, n_batches):
+        n_classes = self._fit_classes.size
+        keys = np.asarray(batches, dtype=np.intp) * n_classes + codes
+        sums = dd_sums(w, keys, n_batches * n_classes, return_support=True)
+        return tuple(part.reshape(n_batches, n_classes) for part in sums)
 
     def _start_statistics(self, X, y, sample_weight, declared):
         X, codes, w = self._start_rows(X, y, sample_weight, declared)
-        parts = []
-        for c in range(self._fit_classes.size):
-            sel = codes == c
-            parts.append(_precise_moments(X[sel], w[sel]))
-        self._class_stats = _stack(parts)
-        self._class_ref = (self._class_stats[0].n.copy(), self._class_stats[0].m2.copy())
-        batch = _precise_moments(X)
-        self._batch_stats = [batch]
-        self._batch_ref = [batch[0].m2]
-        self._batch_class_weight = [self._class_weight(codes, w)]
+        X = np.asarray(X, dtype=np.float64)
+        batch = np.zeros(X.shape[0], dtype=np.intp)
+        classes = _sums_of(X, w, codes, self._fit_classes.size)
+        self._sums = PowerSums.stacked([classes, _sums_of(X, None, batch, 1)])
+        self._batch_class_weight = self._class_weight(codes, w, batch, 1)
+
+    def _add_batch(self, X, y, sample_weight):
+        X, codes, w = self._append_rows(X, y, sample_weight)
+        X = np.asarray(X, dtype=np.float64)
+        n_classes = self._fit_classes.size
+        # A class without rows yet takes the batch's mean as its shift.
+        classes = self._sums.groups(slice(0, n_classes))
+        classes = classes.with_shift(_group_means(X, codes, n_classes))
+        added = power_sums_of(X, w, shift=classes.shift, groups=codes, n_groups=n_classes)
+        batch = _sums_of(X, None, np.zeros(X.shape[0], dtype=np.intp), 1)
+        self._sums = PowerSums.stacked(
+            [classes.plus(added).recentred(), self._sums.groups(slice(n_classes, None)), batch]
+        )
+        self._batch_class_weight = tuple(
+            np.concatenate([old, new])
+            for old, new in zip(
+                self._batch_class_weight, self._class_weight(codes, w, np.zeros_like(codes), 1)
+            )
+        )
 
     def _unlearn(self, positions):
         X_r, codes, w_r, store = self._pop_rows(positions)
-
-        # Per-class weighted moments: split the removed rows out of their classes.
-        n_ref, m2_ref = self._class_ref
-        per_class, recompute = {}, []
-        for c in np.unique(codes):
-            sel = codes == c
-            new = _update(split_moments, *_row(self._class_stats, c), X_r[sel], w_r[sel])
-            bad = ill_conditioned(
-                np.append(new[0].n, new[0].m2)[None], np.append(n_ref[c], m2_ref[c])[None]
-            )
-            if bad[0]:
-                recompute.append(int(c))
-            else:
-                per_class[int(c)] = new
-        if recompute:
-            for c, (xs, ws) in self._rows_of_classes(store, recompute).items():
-                per_class[c] = (
-                    _precise_moments(np.concatenate(xs), np.concatenate(ws))
-                    if xs
-                    else _zero(self.n_features_in_)
-                )
-        class_stats = _with_rows(self._class_stats, per_class)
-        class_moments = class_stats[0]
-        new_n_ref, new_m2_ref = n_ref.copy(), m2_ref.copy()
-        for c in recompute:
-            new_n_ref[c], new_m2_ref[c] = class_moments.n[c], class_moments.m2[c]
-
-        # Pooled unweighted moments of each batch, for epsilon_.
-        batch_stats, batch_ref = list(self._batch_stats), list(self._batch_ref)
-        batch_class_weight = list(self._batch_class_weight)
+        X_r = np.asarray(X_r, dtype=np.float64)
+        n_classes, n_batches = self._fit_classes.size, self._batch_starts.size
         batches = self._batch_of(positions)
-        for b in np.unique(batches):
-            sel = batches == b
-            batch_class_weight[b] = batch_class_weight[b] - self._class_weight(codes[sel], w_r[sel])
-            new = _update(split_moments, *batch_stats[b], X_r[sel])
-            if ill_conditioned(new[0].m2[None], batch_ref[b][None])[0]:
-                xs = self._rows_of_classes(store, [None], batch=int(b))[None][0]
-                new = _precise_moments(np.concatenate(xs)) if xs else _zero(self.n_features_in_)
-                batch_ref[b] = new[0].m2
-            batch_stats[b] = new
 
-        class_rows, kept, removed = self._classes_after(codes)
-        alive = np.isin(self._fit_classes, np.asarray(self.classes_)[kept])
-        batch_moments = [m for m, _ in batch_stats]
-        self._set_public_attributes(class_moments, batch_moments, batch_class_weight, alive)
+        X2, groups, w2 = self._grouped(X_r, codes, w_r, batches)
+        removed = power_sums_of(
+            X2, w2, shift=self._sums.shift, groups=groups, n_groups=n_classes + n_batches
+        )
+        sums, recompute = _subtract(self._sums, removed)
+        if recompute.any():
+            sums = _select(recompute, sums, self._recomputed(store, recompute))
+        batch_class_weight = subtract_counted(
+            self._batch_class_weight, self._class_weight(codes, w_r, batches, n_batches)
+        )
 
-        self._class_stats = class_stats
-        self._class_ref = (new_n_ref, new_m2_ref)
-        self._batch_stats = batch_stats
-        self._batch_ref = batch_ref
+        class_rows, kept, removed_classes = self._classes_after(codes)
+        alive = np.zeros(n_classes, dtype=bool)
+        alive[np.searchsorted(self._fit_classes, np.asarray(self.classes_)[kept])] = True
+        moments = sums.moments()
+        self._set_public_attributes(
+            Moments(*(part[:n_classes] for part in moments)),
+            Moments(*(part[n_classes:] for part in moments)),
+            batch_class_weight[0],
+            alive,
+        )
+        self._sums = sums
         self._batch_class_weight = batch_class_weight
-        recomputed = [self._fit_classes[c] for c in recompute]
-        return self._forget_rows(store, class_rows, w_r, recomputed, removed)
+        recomputed = [self._fit_classes[c] for c in np.flatnonzero(recompute[:n_classes])]
+        return self._forget_rows(store, class_rows, w_r, recomputed, removed_classes)
+
+    def _recomputed(self, store, groups) -> PowerSums:
+        """Sums of the flagged ``groups`` (classes and batches) from the stored retained rows;
+        the other groups are left empty."""
+        n_classes = self._fit_classes.size
+        parts = []
+        classes = np.flatnonzero(groups[:n_classes])
+        if classes.size:
+            X, codes, w = self._gather(store, classes)
+            parts.append((X, codes, w))
+        for b in np.flatnonzero(groups[n_classes:]):
+            X, codes, _ = self._gather(store, batch=int(b))
+            parts.append((X, np.full(codes.size, n_classes + b), np.ones(codes.size)))
+        X, groups_of_rows, w = (np.concatenate(p) for p in zip(*parts))
+        return _sums_of(np.asarray(X, dtype=np.float64), w, groups_of_rows, groups.size)
 
     def _set_public_attributes(self, class_moments, batch_moments, batch_class_weight, alive):
         """Derive scikit-learn's fitted attributes from the moments (rebinding only)."""
         dtype = self.theta_.dtype
-        present = [b for b, m in enumerate(batch_moments) if m.n > 0]
-        eps = [self.var_smoothing * np.max(batch_moments[b].variance()) for b in present]
+        present = np.flatnonzero(batch_moments.n > 0)
+        batch_var = batch_moments.m2[present] / batch_moments.n[present, None]
+        eps = self.var_smoothing * batch_var.max(axis=1)
         epsilon = eps[-1]
         # scikit-learn's partial_fit takes the *new* batch's epsilon off var_ before merging,
         # so the class's earlier rows carry eps_b - eps_next into its sum of squares at each
         # batch boundary. Reproduce it: the reference is partial_fit on the retained rows.
-        m2 = class_moments.m2[alive].copy()
-        seen = np.zeros(int(alive.sum()))
-        for i, b in enumerate(present[:-1]):
-            seen = seen + batch_class_weight[b][alive]
-            m2 += seen[:, None] * (eps[i] - eps[i + 1])
+        m2 = class_moments.m2[alive]
+        if present.size > 1:
+            # Weight of each class seen before each boundary, times the epsilon step there.
+            seen = np.cumsum(batch_class_weight[present[:-1]][:, alive], axis=0)
+            m2 = m2 + (seen * (eps[:-1] - eps[1:])[:, None]).sum(axis=0)[:, None]
         n = class_moments.n[alive]
-        with np.errstate(invalid="ignore", divide="ignore"):
-            var = np.where(n[:, None] > 0, m2 / n[:, None], 0.0)
+        var = m2 / np.where(n > 0, n, 1.0)[:, None]
         self.classes_ = self._fit_classes[alive]
         self.theta_ = class_moments.mean[alive].astype(dtype)
         self.var_ = (var + epsilon).astype(dtype)

@@ -3,7 +3,9 @@
 The encoder keeps, per feature, how many retained rows hold each category, and per row only the
 integer codes of its categories (not its values). Forgetting rows decrements the counts; a
 category learned from the data whose rows are all forgotten leaves ``categories_`` (its value is
-itself row data, and a refit would not see it), and the infrequent-category grouping
+itself row data, and a refit would not see it; the codes after it move down, so that the state
+is the one a fit on the retained rows would hold, with no place kept for it), and the
+infrequent-category grouping
 (``min_frequency``, ``max_categories``) and the dropped categories (``drop``) are recomputed from
 the counts, exactly as a refit on the retained rows computes them.
 """
@@ -15,7 +17,7 @@ from sklearn import preprocessing as _sk
 from sklearn.utils._encode import _check_unknown, _encode
 
 from skunlearn.base import UnlearnerMixin
-from skunlearn.utils._rowstore import RowStore
+from skunlearn.utils._rowstore import RowBlock, RowStore
 
 __all__ = ["OneHotEncoder"]
 
@@ -38,8 +40,9 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
     A drop-in for :class:`sklearn.preprocessing.OneHotEncoder` (same parameters and fitted
     attributes) with :meth:`unlearn`. The encoder keeps the number of retained rows holding each
     category and, per row, the integer codes of its categories; forgetting ``k`` rows costs
-    ``O(k d)`` plus copying the ``O(sqrt(n))`` codes kept beside each of them, and the result
-    equals a refit on the retained rows.
+    ``O(k d)`` plus copying the ``O(sqrt(n))`` codes kept beside each of them (every row's
+    codes are rewritten, ``O(n d)``, when a learned category loses its last row), and the
+    result equals a refit on the retained rows.
 
     Read more in the :ref:`User Guide <preprocessing_pipeline>`.
 
@@ -153,13 +156,12 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
             # Values outside given categories (handle_unknown != 'error') have no code.
             _, known = _check_unknown(column, cats, return_mask=True)
             codes[known, j] = _encode(column[known], uniques=cats, check_unknown=False)
-        # Codes index "slots": the categories of the fit. A slot whose category left
-        # categories_ keeps its place so that no row's code has to be rewritten.
-        self._slot_counts = [
+        # A row's code for a feature indexes that feature's categories_ (-1: no category);
+        # _category_rows counts the retained rows holding each category.
+        self._category_rows = [
             np.bincount(codes[codes[:, j] >= 0, j], minlength=len(cats))
             for j, cats in enumerate(self.categories_)
         ]
-        self._slot_index = [np.arange(len(cats)) for cats in self.categories_]
         self._store = RowStore.from_columns({"codes": codes})
         self._reset_unlearning(n_samples)
         return self
@@ -179,11 +181,9 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
         taken, store, _ = self._store.pop(positions)
         removed = taken["codes"]
         learned = isinstance(self.categories, str)  # 'auto': categories are row data
-        counts, index, categories = (
-            list(self._slot_counts),
-            list(self._slot_index),
-            list(self.categories_),
-        )
+        counts, categories = list(self._category_rows), list(self.categories_)
+        # Per feature, the new code of each old one (-1 for a category that left), or None.
+        recode = [None] * len(categories)
         n_removed_categories = []
         for j in range(len(categories)):
             lost = removed[:, j]
@@ -191,20 +191,25 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
             n_dead = 0
             if lost.size:
                 counts[j] = counts[j] - np.bincount(lost, minlength=counts[j].size)
-                dead = (counts[j] == 0) & (index[j] >= 0)
+                dead = counts[j] == 0
                 n_dead = int(dead.sum()) if learned else 0
                 if n_dead:
-                    alive = (index[j] >= 0) & ~dead
-                    categories[j] = categories[j][index[j][alive]]
-                    index[j] = np.where(alive, np.cumsum(alive) - 1, -1)
+                    # The category's value is row data and a refit would not see it: it
+                    # leaves categories_, and the codes after it move down, so that nothing
+                    # (not even an empty place) is left of it.
+                    alive = ~dead
+                    categories[j] = categories[j][alive]
+                    counts[j] = counts[j][alive]
+                    recode[j] = np.where(alive, np.cumsum(alive) - 1, -1).astype(np.int32)
             n_removed_categories.append(n_dead)
+        if any(r is not None for r in recode):
+            store = _recoded(store, recode)
 
         before = self._encoding()
         self.categories_ = categories
         if self._infrequent_enabled:
             n_left = self.n_samples_fit_ - self.unlearned_indices_.size - positions.size
-            category_counts = [c[i >= 0] for c, i in zip(counts, index)]
-            self._fit_infrequent_category_mapping(n_left, category_counts, {})
+            self._fit_infrequent_category_mapping(n_left, counts, {})
         try:
             self._set_drop_idx()
         except ValueError as exc:
@@ -213,7 +218,7 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
                 f"invalid, as a refit on the retained rows would: {exc}"
             ) from exc
         self._n_features_outs = self._compute_n_features_outs()
-        self._slot_counts, self._slot_index, self._store = counts, index, store
+        self._category_rows, self._store = counts, store
         return {
             "exact": True,
             "distance_bound": None,
@@ -221,3 +226,18 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
             "transform_changed": not _same_structure(before, self._encoding()),
             "categories_removed": n_removed_categories,
         }
+
+
+def _recoded(store: RowStore, recode: list) -> RowStore:
+    """A new store whose codes are mapped through ``recode`` (one array per feature, or None
+    for a feature whose codes stay). Every block is rebuilt: this happens only when a category
+    loses its last row."""
+    blocks = []
+    for block in store.blocks:
+        codes = block.data["codes"].copy()
+        for j, mapping in enumerate(recode):
+            if mapping is not None:
+                known = codes[:, j] >= 0
+                codes[known, j] = mapping[codes[known, j]]
+        blocks.append(RowBlock(block.positions, {**block.data, "codes": codes}))
+    return RowStore(store.starts, blocks, store.block_size)
