@@ -12,9 +12,11 @@ every downstream feature changes; so a request walks the steps in order:
 - an unlearner step (:func:`skunlearn.is_unlearner`) forgets the rows itself;
 - once a transformer's output has changed (its report says ``transform_changed``), the fitted
   steps after it are refit, as clones, on the retained rows re-transformed by the updated steps,
-  so that they end exactly as a refit of the whole pipeline on the retained rows would leave
-  them. For that the pipeline keeps the training rows (``X``, ``y`` and row-aligned fit
-  parameters) when, and only when, some fitted step follows an unlearner transformer;
+  and then forget every forgotten position: they end as they would have, had the transform not
+  changed (as their own ``unlearn`` leaves them), so the fitted state never tells whether a
+  forgotten row changed a transform. For that the pipeline keeps the training rows (``X``,
+  ``y`` and row-aligned fit parameters) when, and only when, some fitted step follows an
+  unlearner transformer;
 - a fitted step that cannot unlearn makes ``unlearn`` raise, before anything changes, an error
   that explains the recommended pattern: preprocessing inside each shard of a sharded ensemble.
 """
@@ -27,7 +29,7 @@ import numpy as np
 from sklearn import pipeline as _skp
 from sklearn.base import clone
 from sklearn.pipeline import _final_estimator_has, _name_estimators
-from sklearn.utils import get_tags
+from sklearn.utils import _safe_indexing, get_tags
 from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples
@@ -48,8 +50,8 @@ _CANNOT_UNLEARN = (
     "skunlearn estimator such as ShardedEnsembleClassifier), or, as recommended, put the whole "
     "pipeline inside each shard of a sharded ensemble, where every step is refit exactly on its "
     "shard's retained rows and a request retrains one shard: "
-    "ShardedEnsembleClassifier(make_pipeline(StandardScaler(), SVC())). See the user guide "
-    "page 'Unlearning preprocessing and pipelines'."
+    "ShardedEnsembleClassifier(make_pipeline(StandardScaler(), LogisticRegression())). See the "
+    "user guide page 'Unlearning preprocessing and pipelines'."
 )
 
 
@@ -85,8 +87,10 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
     """A sequence of transformers and a final estimator that can forget training rows.
 
     A drop-in for :class:`sklearn.pipeline.Pipeline` (same parameters, methods and behaviour)
-    with :meth:`unlearn`, which forgets rows through every step so that the fitted pipeline ends
-    as a refit of the whole pipeline on the retained rows would leave it:
+    with :meth:`unlearn`, which forgets rows through every step. Each step ends as its own
+    :meth:`unlearn` would leave it after a fit on the rows its upstream steps now produce; for
+    deterministic exact steps (naive Bayes, scalers, encoders) that is a refit on the retained
+    rows, while a sharded ensemble keeps its partition of the original positions:
 
     - steps that need no fitting (``'passthrough'``, None, stateless transformers with
       ``requires_fit=False`` in their tags) are passed over;
@@ -94,11 +98,12 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
       order;
     - when a transformer's output changed (a scaler's statistics moved, an encoder lost a
       category), the fitted steps after it are refit, as clones with the same parameters, on
-      the retained rows transformed by the updated steps;
+      every position transformed by the updated steps (each forgotten row's place held by a
+      copy of a retained row), and then forget the forgotten positions (see Notes);
     - a fitted step that cannot unlearn (a plain scikit-learn estimator) makes :meth:`unlearn`
       raise ``ValueError`` before anything changes. The recommended pattern for such
       pipelines is to put the whole pipeline inside each shard:
-      ``ShardedEnsembleClassifier(make_pipeline(StandardScaler(), SVC()))``.
+      ``ShardedEnsembleClassifier(make_pipeline(StandardScaler(), SVC()), aggregation="hard")``.
 
     Read more in the :ref:`User Guide <preprocessing_pipeline>`.
 
@@ -157,15 +162,25 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
     Rows: a refit of the steps after a changed transformer needs the retained training rows,
     so the pipeline keeps ``X``, ``y`` and the row-aligned fit parameters (blocked, forgotten
     rows removed) when some fitted step follows an unlearner transformer; otherwise it keeps
-    nothing. A refit step then counts its rows among the retained ones, and the pipeline maps
-    positions to it.
+    nothing.
 
-    Exactness: the pipeline is exact when its unlearned steps are. A refit step equals the same
-    step of ``clone(pipeline).fit(X_retained, y_retained)``, bitwise for deterministic steps
-    and steps with an int ``random_state``; an unlearned step equals what its own contract
-    promises (for a sharded ensemble: each shard retrained on its retained rows). If an
-    approximate step is followed by other fitted steps, the report says ``exact=False`` with
-    ``distance_bound=inf``: its bound does not carry through the steps after it.
+    Refit: whether a request changes a transformer's output depends on the forgotten rows
+    themselves (a minimum, a category of their own), so the steps after it must end the same
+    either way, or their state would tell. A refit step is therefore fitted on every training
+    position, each forgotten row's place held by a copy of a retained row, and then forgets
+    every forgotten position with its own ``unlearn``: it ends as its ``unlearn`` would have
+    left it, had the transform not changed, and its positions stay the pipeline's. This costs
+    a fit on ``n_samples_fit_`` rows plus the step's own ``unlearn`` of the forgotten rows; an
+    approximate step (an influence-based model) then reports its own bound, as it would have
+    without the refit.
+
+    Exactness: the pipeline is exact when its steps are. Every fitted step ends as its own
+    contract promises for a fit on the retained rows transformed by the updated steps before
+    it, under the same randomness (for a sharded ensemble: the same partition of positions,
+    each shard trained on its retained rows; for a deterministic exact unlearner: the step of
+    ``clone(pipeline).fit(X_retained, y_retained)``). If an approximate step is followed by
+    other fitted steps, the report says ``exact=False`` with ``distance_bound=inf``: its bound
+    does not carry through the steps after it.
 
     Atomic: the steps are updated as copies and swapped in at the end; if any step fails, the
     pipeline is left exactly as it was. Step objects taken from the pipeline before the call
@@ -276,7 +291,6 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
             store = RowStore.from_columns(columns)
         out = fit_method(X, y, **params)
         self._store, self._row_params, self._other_params = store, row_params, other_params
-        self._step_rows = {}
         self._reset_unlearning(n_samples)
         return out
 
@@ -294,43 +308,47 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
             if _kind(step) == "fitted":
                 raise ValueError(_CANNOT_UNLEARN.format(name=name, cls=type(step).__name__))
 
-    def _local_positions(self, name: str, positions: np.ndarray) -> np.ndarray:
-        """Positions in the rows step ``name`` was last fitted on."""
-        rows = self._step_rows.get(name)
-        return positions if rows is None else np.searchsorted(rows, positions)
-
     def _changes_downstream(self, idx: int, step) -> bool:
         """Whether step ``idx``, just unlearned, forces a refit of the steps after it."""
         changed = step.unlearn_report_.get("transform_changed", True)
         return bool(changed) and any(_learns(s) for _, s in self.steps[idx + 1 :])
 
-    def _refit_tail(self, steps, start, store):
-        """Refit ``steps[start:]`` on the retained rows transformed by ``steps[:start]``."""
+    def _refit_tail(self, steps, start, store, forgotten):
+        """Refit ``steps[start:]`` on the retained rows transformed by ``steps[:start]``, on
+        every training position, then forget the ``forgotten`` positions (see the Notes)."""
         if store is None:
             raise ValueError(
                 "The pipeline kept no training rows to refit its later steps on (its steps "
                 "were changed after fit); fit it again."
             )
-        X, y = store.column("X"), store.column("y")
-        Xt = X
+        held = store.positions()
+        # The retained row that fills each position: its own, or for a forgotten position a
+        # copy of the first retained row (which the steps then forget).
+        source = np.zeros(self.n_samples_fit_, dtype=np.intp)
+        source[held] = np.arange(held.size)
+
+        def full(column):
+            return None if column is None else _safe_indexing(column, source)
+
+        Xt = full(store.column("X"))
         for _, step in steps[:start]:
             if not _is_passthrough(step):
                 Xt = step.transform(Xt)
-        tail = _skp.Pipeline(
+        tail = Pipeline(
             [(n, s if _is_passthrough(s) else clone(s)) for n, s in steps[start:]],
             verbose=self.verbose,
         )
         params = {**self._other_params}
-        params.update({k: store.column(_PARAM + k) for k in self._row_params})
+        params.update({k: full(store.column(_PARAM + k)) for k in self._row_params})
         if not _routing_enabled():
             names = {n for n, _ in tail.steps}
             params = {k: v for k, v in params.items() if k.split("__", 1)[0] in names}
-        tail.fit(Xt, y, **params)
-        return tail.steps, store.positions()
+        tail.fit(Xt, full(store.column("y")), **params)
+        tail.unlearn(forgotten)
+        return tail.steps, tail.unlearn_report_
 
     def _unlearn(self, positions):
         steps = list(self.steps)
-        step_rows = dict(self._step_rows)
         actions, reports = {}, {}
         refit_from = None
         changed = False
@@ -341,7 +359,7 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
                 continue
             # A shallow copy is enough: unlearners rebind their state and never mutate it.
             new = copy.copy(step)
-            new.unlearn(self._local_positions(name, positions))
+            new.unlearn(positions)
             steps[idx] = (name, new)
             reports[name] = new.unlearn_report_
             actions[name] = "unlearned"
@@ -352,16 +370,15 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
         store = None if self._store is None else self._store.without(positions)
         n_refit_rows = 0
         if refit_from is not None:
-            tail, kept = self._refit_tail(steps, refit_from, store)
+            forgotten = np.union1d(self.unlearned_indices_, positions)
+            tail, tail_report = self._refit_tail(steps, refit_from, store, forgotten)
             for offset, (name, step) in enumerate(tail):
                 steps[refit_from + offset] = (name, step)
                 actions[name] = "refit" if _learns(step) else _kind(step)
-                if _learns(step):
-                    step_rows[name] = kept
-            n_refit_rows = kept.size
+            reports.update(tail_report["step_reports"])
+            n_refit_rows = self.n_samples_fit_ + int(tail_report["samples_retrained"])
         self.steps = steps
         self._store = store
-        self._step_rows = step_rows
 
         refit = [n for n, a in actions.items() if a == "refit"]
         approximate = [n for n, r in reports.items() if not r.get("exact", True)]
@@ -384,20 +401,22 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
         }
 
     def _estimate_unlearn_cost(self, positions):
-        n_left = self.n_samples_fit_ - self.unlearned_indices_.size - positions.size
         costs, maybe_refit = {}, []
         for idx, (name, step) in enumerate(self.steps):
             if _kind(step) != "unlearner":
                 continue
-            costs[name] = step.estimate_unlearn_cost(self._local_positions(name, positions))
+            costs[name] = step.estimate_unlearn_cost(positions)
             later = [n for n, s in self.steps[idx + 1 :] if _learns(s)]
             if later:
                 # Whether the transform changes is known only once the step has unlearned.
                 maybe_refit = later
                 break
         samples = [int(c.get("samples_retrained", 0)) for c in costs.values()]
+        # A refit fits the later steps on every position (then they forget the forgotten ones,
+        # at a cost known only once they are fitted).
+        refit = [self.n_samples_fit_] if maybe_refit else [0]
         return {
-            "samples_retrained": max(samples + ([n_left] if maybe_refit else [0])),
+            "samples_retrained": max(samples + refit),
             "steps": costs,
             "steps_maybe_refit": maybe_refit,
         }
@@ -441,3 +460,42 @@ def make_pipeline(*steps, memory=None, transform_input=None, verbose=False) -> P
         transform_input=transform_input,
         verbose=verbose,
     )
+
+
+def _unlearned_reference(pipe, X, y, forgotten, *, start: int = 0, **fit_params) -> Pipeline:
+    """The steps ``start:`` of ``pipe`` as its :meth:`~Pipeline.unlearn` must leave them,
+    built without it: the reference that tests and :func:`skunlearn.metrics.verify_unlearning`
+    compare a pipeline with.
+
+    Step by step, each fitted step is a clone fitted on every training row (the forgotten rows
+    with their true values, which the pipeline itself no longer holds) transformed by the
+    reference's steps before it, and then forgets ``forgotten`` with its own ``unlearn``; the
+    steps before ``start`` are ``pipe``'s own, as they are now. This is the pipeline's contract
+    (see the Notes of :class:`Pipeline`): a sharded ensemble keeps the partition of a fit on
+    every position, a deterministic exact step equals a refit on the retained rows. A step
+    with ``random_state=None`` draws another seed in its clone and cannot be reproduced.
+
+    ``fit_params`` are ``step__parameter`` fit parameters of the whole training set (the
+    ``X`` of the last fit), routed to their steps by name. Returns a :class:`Pipeline` of the
+    fitted steps ``start:`` (to be applied to ``pipe[:start].transform(...)``).
+    """
+    forgotten = np.asarray(forgotten, dtype=np.intp)
+    Xt = pipe[:start].transform(X) if start else X
+    steps = pipe.steps[start:]
+    reference = []
+    for i, (name, step) in enumerate(steps):
+        if _is_passthrough(step):
+            reference.append((name, step))
+            continue
+        params = {
+            key.split("__", 1)[1]: value
+            for key, value in fit_params.items()
+            if key.split("__", 1)[0] == name
+        }
+        new = clone(step).fit(Xt, y, **params)
+        if forgotten.size and _kind(new) == "unlearner":
+            new.unlearn(forgotten)
+        if i < len(steps) - 1:
+            Xt = new.transform(Xt)
+        reference.append((name, new))
+    return Pipeline(reference)

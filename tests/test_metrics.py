@@ -32,6 +32,9 @@ from skunlearn.metrics import (
     verify_unlearning,
 )
 from skunlearn.metrics._cost import _probed_cost
+from skunlearn.pipeline import make_pipeline as su_make_pipeline
+from skunlearn.preprocessing import MinMaxScaler as SuMinMaxScaler
+from skunlearn.preprocessing import StandardScaler as SuStandardScaler
 
 # -- small unlearners whose distance to retraining is known --------------------------------------
 
@@ -389,6 +392,43 @@ def test_verify_sharded_with_sample_weight_and_regressor():
     assert verify_unlearning(model, X, y, sample_weight=w)["passed"] is True
     # With the wrong weights the shards retrained from scratch differ.
     assert verify_unlearning(model, X, y)["passed"] is False
+
+
+@pytest.mark.parametrize(
+    "scaler, interior_action",
+    [(SuStandardScaler(), "refit"), (SuMinMaxScaler(), "unlearned")],
+    ids=["standard", "minmax"],
+)
+def test_verify_pipeline_with_a_sharded_final_step(scaler, interior_action):
+    # After a changed transform the ensemble keeps the partition of all 300 positions, so the
+    # reference is built as the pipeline promises, not as a fresh fit on the retained rows.
+    X, y = load_breast_cancer(return_X_y=True)
+    X, y, X_test, y_test = X[:300], y[:300], X[300:], y[300:]
+    sharded = ShardedEnsembleClassifier(
+        LogisticRegression(max_iter=2000), n_shards=3, random_state=0
+    )
+    pipe = su_make_pipeline(clone(scaler), sharded).fit(X, y)
+    stale = pipe.steps[-1]
+    extreme = int(np.argmax(X[:, 0]))
+    at_extreme = (X == X.min(axis=0)) | (X == X.max(axis=0))
+    interior = int(np.flatnonzero(~at_extreme.any(axis=1))[0])
+    pipe.unlearn([extreme])
+    assert pipe.unlearn_report_["steps"]["shardedensembleclassifier"] == "refit"
+    pipe.unlearn([interior])
+    assert pipe.unlearn_report_["steps"]["shardedensembleclassifier"] == interior_action
+
+    report = verify_unlearning(pipe, X, y, X_test=X_test, y_test=y_test)
+    assert report["passed"] is True and report["match"] is True
+    assert report["claim"] == "exact" and report["n_forgotten"] == 2
+    assert report["reference"].startswith("each step cloned")
+    assert report["max_abs_diff"] < 1e-9
+    # A fresh fit on the 298 retained rows partitions them otherwise: it is no reference.
+    keep = np.setdiff1d(np.arange(300), [extreme, interior])
+    fresh = clone(pipe).fit(X[keep], y[keep])
+    assert verify_unlearning(pipe, X, y, reference=fresh)["passed"] is False
+    # A final step that still holds the forgotten rows is caught.
+    pipe.steps[-1] = stale
+    assert verify_unlearning(pipe, X, y)["passed"] is False
 
 
 def test_verify_errors():

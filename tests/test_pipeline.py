@@ -1,4 +1,5 @@
-"""Pipeline.unlearn: the pipeline ends as a refit of the whole pipeline on the retained rows."""
+"""Pipeline.unlearn: every step ends as its own unlearning contract promises for the retained
+rows, whether or not a forgotten row changed a transform before it."""
 
 import pickle
 from unittest import mock
@@ -18,7 +19,7 @@ from sklearn.svm import SVC
 
 from skunlearn.ensemble import ShardedEnsembleClassifier, ShardedEnsembleRegressor
 from skunlearn.naive_bayes import GaussianNB
-from skunlearn.pipeline import Pipeline, make_pipeline
+from skunlearn.pipeline import Pipeline, _unlearned_reference, make_pipeline
 from skunlearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
 
 
@@ -38,42 +39,87 @@ def _assert_same_shards(got, want):
         assert_allclose(a.intercept_, b.intercept_, rtol=1e-6, atol=1e-8)
 
 
+def _expected_tail(pipe, start, X, y, forgotten, **fit_params):
+    """The steps ``start:`` as a refit must leave them: clones fitted on every training row (the
+    forgotten ones as they were) through the pipeline's current steps before ``start``, having
+    then forgotten ``forgotten``. The pipeline itself never sees the forgotten rows' values.
+    The same reference as verify_unlearning's for a pipeline."""
+    return _unlearned_reference(pipe, X, y, forgotten, start=start, **fit_params)
+
+
 @pytest.fixture(scope="module")
 def cancer():
     X, y = load_breast_cancer(return_X_y=True)
     return X[:300], y[:300], X[300:]
 
 
-def test_unlearn_equals_refit_of_whole_pipeline(cancer):
+def test_unlearn_through_a_changed_transform(cancer):
     X, y, X_test = cancer
     pipe = make_pipeline(StandardScaler(), _sharded()).fit(X, y)
     forget = [[0, 5, 17], np.arange(100, 130), [299]]
     for request in forget:
         pipe.unlearn(request)
-    keep = np.setdiff1d(np.arange(300), np.concatenate([np.asarray(r) for r in forget]))
+    forgotten = np.concatenate([np.asarray(r) for r in forget])
+    keep = np.setdiff1d(np.arange(300), forgotten)
     refit = clone(pipe).fit(X[keep], y[keep])
 
     report = pipe.unlearn_report_
     assert report["steps"] == {"standardscaler": "unlearned", "shardedensembleclassifier": "refit"}
     assert report["exact"] and report["distance_bound"] is None
-    assert report["samples_retrained"] == keep.size
+    # A fit on every position, then the shard holding row 299 retrained.
+    assert report["samples_retrained"] > 300
     assert_allclose(pipe[0].mean_, refit[0].mean_, rtol=1e-12)
     assert_allclose(pipe[0].scale_, refit[0].scale_, rtol=1e-12)
-    _assert_same_shards(pipe[-1], refit[-1])
-    assert_allclose(pipe.predict_proba(X_test), refit.predict_proba(X_test), atol=1e-7)
-    assert_array_equal(pipe.predict(X_test), refit.predict(X_test))
+    expected = _expected_tail(pipe, 1, X, y, forgotten)
+    _assert_same_shards(pipe[-1], expected[-1])
+    assert pipe[-1].n_samples_fit_ == 300
+    assert_array_equal(pipe[-1].unlearned_indices_, np.sort(forgotten))
+    assert_allclose(pipe.predict_proba(X_test), expected.predict_proba(refit[0].transform(X_test)))
+    assert_array_equal(pipe.predict(X_test), expected.predict(refit[0].transform(X_test)))
 
 
-def test_refit_step_positions_are_mapped(cancer):
-    # After a refit, the final step counts its rows among the retained ones; later requests
-    # name pipeline positions and must reach the right rows.
+def test_deterministic_refit_step_equals_the_refit_pipeline(cancer):
+    X, y, X_test = cancer
+    pipe = make_pipeline(StandardScaler(), GaussianNB()).fit(X, y)
+    pipe.unlearn([0, 5, 17]).unlearn(np.arange(100, 130))
+    keep = np.setdiff1d(np.arange(300), np.r_[0, 5, 17, 100:130])
+    refit = clone(pipe).fit(X[keep], y[keep])
+    assert pipe.unlearn_report_["steps"]["gaussiannb"] == "refit"
+    assert_allclose(pipe[-1].theta_, refit[-1].theta_, rtol=1e-10, atol=1e-12)
+    assert_allclose(pipe[-1].var_, refit[-1].var_, rtol=1e-10)
+    assert_allclose(pipe.predict_proba(X_test), refit.predict_proba(X_test), atol=1e-10)
+
+
+def test_refit_steps_keep_the_pipeline_positions(cancer):
+    # After a refit the final step still numbers the pipeline's rows: later requests name
+    # pipeline positions and reach the right rows.
     X, y, _ = cancer
     pipe = make_pipeline(FunctionTransformer(np.log1p), StandardScaler(), _sharded()).fit(X, y)
     pipe.unlearn([0, 1, 2])
-    assert pipe[-1].n_samples_fit_ == 297
+    assert pipe[-1].n_samples_fit_ == 300
+    assert_array_equal(pipe[-1].unlearned_indices_, [0, 1, 2])
     pipe.unlearn([10, 250])
-    keep = np.setdiff1d(np.arange(300), [0, 1, 2, 10, 250])
-    _assert_same_shards(pipe[-1], clone(pipe).fit(X[keep], y[keep])[-1])
+    forgotten = [0, 1, 2, 10, 250]
+    _assert_same_shards(pipe[-1], _expected_tail(pipe, 2, X, y, forgotten)[-1])
+
+
+def test_state_does_not_tell_whether_a_transform_changed(cancer):
+    # Forgetting the row holding a feature's maximum changes the scaling and refits the final
+    # step; forgetting an ordinary row in its place does not. Either way the final step ends
+    # the same, or the pipeline would tell which kind of row was forgotten.
+    X, y, X_test = cancer
+    extreme = int(np.argmax(X[:, 0]))
+    plain = X.copy()
+    plain[extreme] = X[(extreme + 1) % 300]
+    pipes = [make_pipeline(MinMaxScaler(), _sharded()).fit(data, y) for data in (X, plain)]
+    for pipe in pipes:
+        pipe.unlearn([extreme])
+    assert pipes[0].unlearn_report_["steps"]["shardedensembleclassifier"] == "refit"
+    assert pipes[1].unlearn_report_["steps"]["shardedensembleclassifier"] == "unlearned"
+    assert_allclose(pipes[0][0].data_max_, pipes[1][0].data_max_)
+    _assert_same_shards(pipes[0][-1], pipes[1][-1])
+    assert_array_equal(pipes[0][-1].unlearned_indices_, pipes[1][-1].unlearned_indices_)
+    assert_allclose(pipes[0].predict_proba(X_test), pipes[1].predict_proba(X_test), atol=1e-7)
 
 
 def test_unchanged_transform_lets_the_next_step_unlearn(cancer):
@@ -88,13 +134,13 @@ def test_unchanged_transform_lets_the_next_step_unlearn(cancer):
     assert pipe.unlearn_report_["steps_refit"] == []
     _assert_same_shards(pipe[-1], expected)
     assert_array_equal(pipe.predict(X_test), expected.predict(pipe[0].transform(X_test)))
-    # Forgetting an extreme changes the scaling: the final step is refit.
+    # Forgetting an extreme changes the scaling: the final step is refit, and ends as if it
+    # had been fitted under the new scaling and had forgotten the rows itself.
     extreme = int(np.argmax(X[:, 0]))
     assert extreme not in interior
     pipe.unlearn([extreme])
     assert pipe.unlearn_report_["steps"]["shardedensembleclassifier"] == "refit"
-    keep = np.setdiff1d(np.arange(300), [*interior, extreme])
-    _assert_same_shards(pipe[-1], clone(pipe).fit(X[keep], y[keep])[-1])
+    _assert_same_shards(pipe[-1], _expected_tail(pipe, 1, X, y, [*interior, extreme])[-1])
 
 
 def test_steps_without_fitting_are_passed_over():
@@ -196,11 +242,10 @@ def test_encoder_output_width_change_refits_downstream():
     assert pipe.unlearn_report_["steps"]["shardedensembleclassifier"] == "unlearned"
     pipe.unlearn([7])  # the only "rare" row: one column fewer, the final step is refit
     assert pipe.unlearn_report_["steps"]["shardedensembleclassifier"] == "refit"
-    keep = np.setdiff1d(np.arange(120), [3, 7])
-    refit = clone(pipe).fit(X[keep], y[keep])
     assert pipe[0].categories_[0].tolist() == ["a", "b", "c"]
-    _assert_same_shards(pipe[-1], refit[-1])
-    assert_allclose(pipe.predict_proba(X), refit.predict_proba(X), atol=1e-7)
+    expected = _expected_tail(pipe, 1, X, y, [3, 7])
+    _assert_same_shards(pipe[-1], expected[-1])
+    assert_allclose(pipe.predict_proba(X), expected.predict_proba(pipe[0].transform(X)))
 
 
 def test_fit_params_are_kept_for_refits(cancer):
@@ -209,10 +254,12 @@ def test_fit_params_are_kept_for_refits(cancer):
     pipe = make_pipeline(StandardScaler(), _sharded())
     pipe.fit(X, y, shardedensembleclassifier__sample_weight=w)
     pipe.unlearn([4, 8, 15])
-    keep = np.setdiff1d(np.arange(300), [4, 8, 15])
-    refit = clone(pipe).fit(X[keep], y[keep], shardedensembleclassifier__sample_weight=w[keep])
-    _assert_same_shards(pipe[-1], refit[-1])
-    assert_allclose(pipe.predict_proba(X_test), refit.predict_proba(X_test), atol=1e-7)
+    expected = _expected_tail(pipe, 1, X, y, [4, 8, 15], shardedensembleclassifier__sample_weight=w)
+    _assert_same_shards(pipe[-1], expected[-1])
+    assert_allclose(pipe.predict_proba(X_test), expected.predict_proba(pipe[0].transform(X_test)))
+    # The weights reach the refit: without them the shard models differ.
+    unweighted = _expected_tail(pipe, 1, X, y, [4, 8, 15])
+    assert not np.allclose(pipe[-1].estimators_[0].coef_, unweighted[-1].estimators_[0].coef_)
 
 
 def test_grid_search_best_estimator_unlearns(cancer):
@@ -225,9 +272,9 @@ def test_grid_search_best_estimator_unlearns(cancer):
     best = search.best_estimator_
     assert isinstance(best, Pipeline)
     best.unlearn([0, 1, 2])
-    keep = np.arange(3, 300)
-    refit = clone(best).fit(X[keep], y[keep])
-    assert_allclose(best.predict_proba(X_test), refit.predict_proba(X_test), atol=1e-7)
+    expected = _expected_tail(best, 1, X, y, [0, 1, 2])
+    assert_allclose(best[0].mean_, X[3:].mean(axis=0), rtol=1e-12)
+    assert_allclose(best.predict_proba(X_test), expected.predict_proba(best[0].transform(X_test)))
 
 
 def test_transformer_only_pipeline_with_fit_transform():
@@ -249,7 +296,7 @@ def test_estimate_unlearn_cost_names_possible_refits(cancer):
     before = pickle.dumps(pipe)
     cost = pipe.estimate_unlearn_cost([0, 1])
     assert cost["steps_maybe_refit"] == ["shardedensembleclassifier"]
-    assert cost["samples_retrained"] == 298
+    assert cost["samples_retrained"] == 300  # a refit fits the final step on every position
     assert pickle.dumps(pipe) == before
     direct = make_pipeline(FunctionTransformer(np.log1p), _sharded()).fit(X, y)
     cost = direct.estimate_unlearn_cost([0])

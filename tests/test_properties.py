@@ -53,15 +53,7 @@ SHARDED = [
 
 # Failures of other modules' estimators, reported to their authors; strict, so that a fix
 # makes the test fail until its entry is removed. Keyed by instance_id.
-KNOWN_FAILURES = {
-    "Pipeline(steps=[('scaler',MinMaxScaler()),('reg',ShardedEnsembleRegressor(estimator=Ridge(),"
-    "n_shards=2,random_state=0))])": (
-        "path dependent: when a request changes the scaler, the pipeline refits the sharded "
-        "step from scratch on the retained rows, which draws a new partition for the new row "
-        "count; forgetting rows [11] then [23] and forgetting [11, 23] at once give predictions "
-        "0.37 apart (27 rows, seed 33179)"
-    ),
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def _params(estimators):
