@@ -83,13 +83,7 @@ FORMATS = {"pickle": _pickle, "joblib": _joblib, "skops": _skops}
 
 # Failures of other modules' estimators, reported to their authors; strict, so that the fix
 # makes the test fail until the entry is removed.
-KNOWN_FAILURES = {
-    ("GaussianNB", "skops"): (
-        "skops saves the tuple subclasses of skunlearn.utils._moments (PowerSums, Moments) as "
-        "plain tuples, so after skops.io.load GaussianNB._unlearn fails with AttributeError: "
-        "'tuple' object has no attribute 'shift'"
-    ),
-}
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
 
 
 def _cases():

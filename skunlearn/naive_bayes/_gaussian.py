@@ -235,6 +235,12 @@ class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
         recomputed = [self._fit_classes[c] for c in np.flatnonzero(recompute[:n_classes])]
         return self._forget_rows(store, class_rows, w_r, recomputed, removed_classes)
 
+    def __setstate__(self, state):
+        # skops saves a PowerSums (a tuple subclass) as a plain tuple: give it its type back.
+        super().__setstate__(state)
+        if isinstance(self.__dict__.get("_sums"), tuple):
+            self._sums = PowerSums(*self._sums)
+
     def _recomputed(self, store, groups) -> PowerSums:
         """Sums of the flagged ``groups`` (classes and batches) from the stored retained rows;
         the other groups are left empty."""
