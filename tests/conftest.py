@@ -1,7 +1,16 @@
 """Test session settings shared by every test module."""
 
+import os
+
 import pytest
+from hypothesis import settings
 from threadpoolctl import threadpool_limits
+
+# CI runs the same examples every time, so that a red build is reproducible; local runs keep
+# exploring new ones.
+settings.register_profile("ci", derandomize=True, deadline=None)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True, scope="session")

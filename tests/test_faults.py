@@ -7,6 +7,7 @@ a long retrain, and a write to the store failing. After each, the model's pickle
 then succeeds and gives the model that a never-faulted twin gives.
 """
 
+import fcntl
 import json
 import os
 import pickle
@@ -54,15 +55,19 @@ class Saboteur(ClassifierMixin, BaseEstimator):
 
 
 def _misbehave(trigger):
-    with open(trigger) as f:
-        plan = json.load(f)
-    if plan["after"] > 0:
-        plan["after"] -= 1
-        # Replace the file in one step: another worker may be reading it.
-        with open(f"{trigger}.{os.getpid()}", "w") as f:
-            json.dump(plan, f)
-        os.replace(f"{trigger}.{os.getpid()}", trigger)
-        return
+    # Workers decrement the shared count concurrently: read-modify-write under a file lock,
+    # or two workers could both read the same count and more fits than planned would pass.
+    with open(f"{trigger}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        with open(trigger) as f:
+            plan = json.load(f)
+        if plan["after"] > 0:
+            plan["after"] -= 1
+            # Replace the file in one step: a reader without the lock sees old or new.
+            with open(f"{trigger}.{os.getpid()}", "w") as f:
+                json.dump(plan, f)
+            os.replace(f"{trigger}.{os.getpid()}", trigger)
+            return
     action = plan["action"]
     if action == "raise":
         raise RuntimeError("injected failure in the wrapped estimator's fit")
