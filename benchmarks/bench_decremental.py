@@ -3,8 +3,8 @@
 For each model: fit on n rows, then time ``unlearn`` of one random row (a fresh row each
 repeat) and time scikit-learn's estimator refitted on the retained rows (the retained array is
 prepared outside the timer). The figure is the ratio of medians, refit / unlearn, measured in
-one run. Neighbours pay for cheap forgetting at query time (every block is searched), so the
-ratio of query times, ours / scikit-learn's, is reported too.
+one run. Neighbours rebuild scikit-learn's index over the retained rows, so forgetting costs
+about a refit; the ratio of query times, ours / scikit-learn's, is reported too.
 
 Usage::
 

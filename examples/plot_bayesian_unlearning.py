@@ -96,7 +96,7 @@ for name, model in posteriors.items():
     ax_w.plot(*model.posterior_mean_, "o", color=styles[name]["color"], label=name)
 ax_w.autoscale_view()
 ax_w.set(xlabel="weight of feature 1", ylabel="weight of feature 2", title="Posterior (95%)")
-ax_w.legend(loc="lower right", fontsize=8)
+ax_w.legend(loc="lower right")
 
 colors = np.where(y == 1, "tab:red", "tab:blue")
 ax_x.scatter(*X[keep].T, c=colors[keep], s=18, alpha=0.7)
@@ -107,7 +107,7 @@ for name in ("before unlearning", "refit on retained rows", "site"):
     ax_x.plot(grid, -w[0] * grid / w[1], label=f"boundary: {name}", lw=2, **styles[name])
 ax_x.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), xlabel="feature 1", ylabel="feature 2")
 ax_x.set_title("Data and posterior-mean decision boundaries")
-ax_x.legend(loc="lower right", fontsize=8)
+ax_x.legend(loc="lower right")
 fig.tight_layout()
 plt.show()
 

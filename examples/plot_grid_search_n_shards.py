@@ -52,7 +52,7 @@ for s, a, c in zip(n_shards, accuracy, cost):
 # Each point is one number of shards. Cost falls as ``1 / n_shards`` while accuracy falls slowly
 # at first: a model with a handful of shards forgets several times faster than one trained on
 # everything at little loss of accuracy.
-fig, ax = plt.subplots(figsize=(6, 4))
+fig, ax = plt.subplots(figsize=(7.5, 4.8))
 ax.plot(cost, accuracy, "o-")
 for s, a, c in zip(n_shards, accuracy, cost):
     ax.annotate(

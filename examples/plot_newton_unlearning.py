@@ -9,8 +9,8 @@ certified bound on the distance between its parameters and the optimum a retrain
 
 This example honours 30 successive deletion requests (1 to 5 rows each) on the breast cancer
 data, retrains scikit-learn's model from scratch after each one (newton-cholesky with a tight
-tolerance, the exact optimum), and plots the true distance against the reported bound, for one
-and for two Newton steps per request.
+tolerance, polished by two Newton steps: the exact optimum to rounding), and plots the true
+distance against the reported bound, for one and for two Newton steps per request.
 """
 
 # %%
@@ -41,6 +41,22 @@ def params(model):
     return np.concatenate([model.coef_.ravel(), model.intercept_.ravel()])
 
 
+def polish(model, X, y, steps=2):
+    """The exact optimum: two more Newton steps on scikit-learn's objective (C = 1).
+
+    Near 1e-11 the solver's own tolerance would dominate the distances measured here.
+    """
+    theta = params(model)
+    Z = np.hstack([X, np.ones((len(X), 1))])
+    penalty = np.r_[np.ones(X.shape[1]), 0.0]  # the intercept is not penalized
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-Z @ theta))
+        grad = Z.T @ (p - y) + penalty * theta
+        hess = (Z * (p * (1 - p))[:, None]).T @ Z + np.diag(penalty)
+        theta = theta - np.linalg.solve(hess, grad)
+    return theta
+
+
 results = {}
 for steps in (1, 2):
     model = InfluenceUnlearnLogistic(LogisticRegression(), max_newton_steps=steps, tol=0.0)
@@ -58,7 +74,7 @@ for steps in (1, 2):
         exact = LogisticRegression(solver="newton-cholesky", tol=1e-12).fit(
             X[retained], y[retained]
         )
-        errors.append(np.linalg.norm(params(model) - params(exact)))
+        errors.append(np.linalg.norm(params(model) - polish(exact, X[retained], y[retained])))
         bounds.append(model.unlearn_report_["distance_bound"])
     results[steps] = (np.array(errors), np.array(bounds))
     print(
@@ -72,9 +88,10 @@ for steps in (1, 2):
 # -----------------------------------------------------------
 # Every point of the true distance lies below the bound reported for the same request, and
 # the bound follows the distance closely (it is computed from the exact gradient of the
-# retained objective and the cached Hessian). A second Newton step per request divides the
-# distance by several orders of magnitude, at the cost of one more pass over the rows.
-fig, ax = plt.subplots(figsize=(8, 4))
+# retained objective and the cached Hessian). A second Newton step per request brings the
+# model closer to the retrained one, at the cost of one more pass over the rows; by how much
+# is measured here, not assumed: the ratios of the medians are printed below the figure.
+fig, ax = plt.subplots(figsize=(8, 5.2))
 for steps, color in [(1, "tab:blue"), (2, "tab:orange")]:
     errors, bounds = results[steps]
     x = np.arange(1, len(errors) + 1)
@@ -82,7 +99,13 @@ for steps, color in [(1, "tab:blue"), (2, "tab:orange")]:
     ax.semilogy(x, bounds, "-", color=color, label=f"reported bound, {steps} step(s)")
 ax.set_xlabel("request")
 ax.set_ylabel(r"$\|\theta - \theta^*_{\mathrm{retrained}}\|$")
-ax.set_title("Newton unlearning: true distance to the retrained model and its bound")
-ax.legend(fontsize=8)
+ax.set_title("True distance to the retrained model and its bound")
+ax.legend(ncol=2, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.15))
 fig.tight_layout()
 plt.show()
+
+(errors_1, bounds_1), (errors_2, bounds_2) = results[1], results[2]
+print(
+    f"second step: median distance {np.median(errors_1) / np.median(errors_2):.0f}x smaller, "
+    f"median bound {np.median(bounds_1) / np.median(bounds_2):.0f}x smaller"
+)

@@ -134,7 +134,7 @@ print(f"fresh fit on the good rows: accuracy {fresh_accuracy:.3f}, backdoor {fre
 # The picture
 # -----------
 steps = ["none"] + [str(c) for c in careless] + [f"{attacker}\n(attacker)"]
-fig, (ax_accuracy, ax_backdoor, ax_cost) = plt.subplots(1, 3, figsize=(14, 4.2))
+fig, (ax_accuracy, ax_backdoor, ax_cost) = plt.subplots(1, 3, figsize=(11, 4.4))
 for history, name, color in [
     (history_random, "random shards", "tab:blue"),
     (history_grouped, "shards by contributor", "tab:green"),
@@ -158,7 +158,8 @@ ax_cost.bar(x + 0.2, history_grouped[1:, 2], 0.4, color="tab:green", label="shar
 ax_cost.set_xticks(x, steps[1:])
 ax_cost.set_xlabel("contributor unlearned")
 ax_cost.set_ylabel("rows retrained by the request")
-ax_cost.legend()
+ax_cost.set_ylim(0, 1.35 * history_random[1:, 2].max())  # room for the legend
+ax_cost.legend(loc="upper right")
 ax_cost.set_title("cost of each request")
 fig.tight_layout()
 plt.show()

@@ -63,8 +63,10 @@ print(
 # Plain unlearning reaches the retrained model, whose validation loss is worse than the
 # original's. PUMA keeps the validation loss of the original model, while the loss of the
 # forgotten rows moves away from the original's, towards the retrained model's. The right panel
-# shows the weight multipliers PUMA chose: few rows, bounded weights, and the forgotten rows at 0.
-fig, (ax_loss, ax_w) = plt.subplots(1, 2, figsize=(10, 3.8))
+# shows the weight multipliers PUMA chose for the retained rows it reweighted, one marker per
+# row, labelled by its position (the forgotten rows all have weight 0 and are counted in the
+# title rather than drawn). A multiplier of 0 means that PUMA dropped a retained row as well.
+fig, (ax_loss, ax_w) = plt.subplots(1, 2, figsize=(10, 4.2))
 names = list(models)
 val = [log_loss(y_val, models[n].predict_proba(X_val)) for n in names]
 fgt = [
@@ -75,13 +77,23 @@ pos = np.arange(len(names))
 ax_loss.bar(pos - 0.2, val, width=0.4, label="validation loss")
 ax_loss.bar(pos + 0.2, fgt, width=0.4, label="loss on forgotten rows")
 ax_loss.set_xticks(pos, names)
-ax_loss.legend(fontsize=8)
+ax_loss.legend()
 ax_loss.set_title("Losses")
-changed = np.flatnonzero(puma.weights_ != 1.0)
-ax_w.stem(changed, puma.weights_[changed])
+ax_loss.set_ylim(0, 1.35 * max(max(val), max(fgt)))  # room for the legend
+reweighted = np.setdiff1d(np.flatnonzero(puma.weights_ != 1.0), forget)
+weights = puma.weights_[reweighted]
+pos = np.arange(len(reweighted))
+# One marker per reweighted row, so that a row whose weight went to 0 is seen too.
+ax_w.vlines(pos, 1.0, weights, color="tab:green", lw=2)
+ax_w.plot(pos, weights, "o", color="tab:green", ms=10)
+for x, w in zip(pos, weights):
+    ax_w.annotate(f"{w:.3g}", (x, w), textcoords="offset points", xytext=(10, -4))
 ax_w.axhline(1.0, color="grey", lw=0.8, ls="--")
-ax_w.set_xlabel("training row")
-ax_w.set_ylabel("weight multiplier")
-ax_w.set_title("Rows PUMA reweighted (forgotten rows at 0)")
+ax_w.set_xticks(pos, [f"row {i}" for i in reweighted])
+ax_w.set_xlim(-0.7, len(reweighted) - 0.3)
+ax_w.set_ylim(-0.1, 1.1 * max(1.0, weights.max(initial=1.0)))
+ax_w.set_ylabel("weight multiplier (1: unchanged)")
+ax_w.set_title(f"{len(reweighted)} retained rows reweighted ({len(forget)} forgotten)")
 fig.tight_layout()
 plt.show()
+print("reweighted rows:", {int(i): round(float(puma.weights_[i]), 4) for i in reweighted})

@@ -64,10 +64,10 @@ for label, store in [("in memory", None), ("store=", os.path.join(workdir, "stor
 on_disk = fitted
 print({label: f"{peak:.0f} MB" for label, peak in peaks.items()})
 
-fig, ax = plt.subplots(figsize=(5, 3))
+fig, ax = plt.subplots(figsize=(6.5, 4.2))
 ax.bar(list(peaks), list(peaks.values()), color=["tab:gray", "tab:blue"])
 ax.axhline(data_mb, color="k", linestyle="--", label="size of the data")
-ax.set_ylabel("peak memory allocated during fit (MB)")
+ax.set_ylabel("peak memory during fit (MB)")
 ax.legend()
 fig.tight_layout()
 

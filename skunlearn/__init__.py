@@ -19,7 +19,9 @@ except PackageNotFoundError:  # pragma: no cover - running from an uninstalled c
 
 _SUBMODULES = [
     "bayes",
+    "compose",
     "ensemble",
+    "impute",
     "linear_model",
     "metrics",
     "naive_bayes",

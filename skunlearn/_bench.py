@@ -31,6 +31,7 @@ __all__ = ["COLUMNS", "FAMILIES", "SIZES", "format_table", "run_bench"]
 #: what ``python -m skunlearn bench`` runs, a few seconds per family; "full": the benchmark).
 SIZES = {
     "sharded": {"quick": 2_000, "default": 20_000, "full": 100_000},
+    "forest": {"quick": 2_000, "default": 20_000, "full": 100_000},
     "influence": {"quick": 2_000, "default": 50_000, "full": 200_000},
     "linear": {"quick": 5_000, "default": 200_000, "full": 500_000},
     "decremental": {"quick": 5_000, "default": 200_000, "full": 500_000},
@@ -140,6 +141,23 @@ def _sharded(n, repeats, seed, rng):
     )
 
 
+def _forest(n, repeats, seed, rng):
+    from skunlearn.ensemble import UnlearningForestClassifier
+
+    X, y = _classification(n, 20, seed)
+    # Beside the sharded forest, against what a user would otherwise run: scikit-learn's
+    # forest with the same trees and depth, refitted on the retained rows (the ratio to the
+    # forest's own fit is in benchmarks/bench_forest.py).
+    model = UnlearningForestClassifier(n_estimators=20, max_depth=20, random_state=seed)
+    baselines = {
+        "sklearn RF refit": RandomForestClassifier(n_estimators=20, max_depth=20, random_state=seed)
+    }
+    # The first request is not timed: it may load (or compile) the deletion kernels.
+    return _measure(
+        "forest", "UnlearningForest(20 trees)", model, baselines, X, y, repeats, rng, True
+    )
+
+
 def _influence(n, repeats, seed, rng):
     from skunlearn.linear_model import InfluenceUnlearnLogistic
 
@@ -149,8 +167,13 @@ def _influence(n, repeats, seed, rng):
         "newton-cholesky 1e-10": sk_linear.LogisticRegression(solver="newton-cholesky", tol=1e-10),
     }
     model = InfluenceUnlearnLogistic(sk_linear.LogisticRegression())
-    return _measure(
+    rows = _measure(
         "influence", "InfluenceUnlearnLogistic", model, baselines, X, y, repeats, rng, True
+    )
+    # certificate="lazy": a valid, looser bound per request and an exact pass every 50.
+    lazy = InfluenceUnlearnLogistic(sk_linear.LogisticRegression(), certificate="lazy")
+    return rows + _measure(
+        "influence", "InfluenceUnlearnLogistic(lazy)", lazy, baselines, X, y, repeats, rng, True
     )
 
 
@@ -222,6 +245,7 @@ def _bayes(n, repeats, seed, rng):
 
 _CASES = {
     "sharded": _sharded,
+    "forest": _forest,
     "influence": _influence,
     "linear": _linear,
     "decremental": _decremental,

@@ -5,10 +5,11 @@
 design: a transformer fitted on every row still carries the forgotten ones, and when it changes,
 every downstream feature changes; so a request walks the steps in order:
 
-- steps that need no fitting (``'passthrough'``, None, stateless transformers such as
-  :class:`~sklearn.preprocessing.FunctionTransformer` or
-  :class:`~sklearn.preprocessing.Normalizer`, i.e. ``requires_fit=False`` in their tags) are
-  passed over;
+- steps that learn nothing from the rows (``'passthrough'``, None, stateless transformers such
+  as :class:`~sklearn.preprocessing.FunctionTransformer` or
+  :class:`~sklearn.preprocessing.Normalizer`, i.e. ``requires_fit=False`` in their tags, and
+  :class:`~sklearn.preprocessing.PolynomialFeatures` or a
+  :class:`~sklearn.preprocessing.SplineTransformer` with fixed knots) are passed over;
 - an unlearner step (:func:`skunlearn.is_unlearner`) forgets the rows itself;
 - once a transformer's output has changed (its report says ``transform_changed``), the fitted
   steps after it are refit, as clones, on the retained rows re-transformed by the updated steps,
@@ -24,20 +25,26 @@ every downstream feature changes; so a request walks the steps in order:
 from __future__ import annotations
 
 import copy
+from contextlib import nullcontext
 
 import numpy as np
+from sklearn import config_context
 from sklearn import pipeline as _skp
 from sklearn.base import clone
 from sklearn.pipeline import _final_estimator_has, _name_estimators
-from sklearn.utils import _safe_indexing, get_tags
+from sklearn.preprocessing import StandardScaler as _SkStandardScaler
+from sklearn.utils import _safe_indexing
 from sklearn.utils._metadata_requests import _routing_enabled
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import _num_samples
 
 from skunlearn.base import UnlearnerMixin, is_unlearner
+from skunlearn.utils._composite import check_parts, estimate_parts, unlearn_parts
 from skunlearn.utils._rowstore import RowStore
+from skunlearn.utils._state import reads_one_state
+from skunlearn.utils._stateless import learns_from_rows
 
-__all__ = ["Pipeline", "make_pipeline"]
+__all__ = ["FeatureUnion", "Pipeline", "make_pipeline", "make_union"]
 
 # Prefix of the stored columns that hold row-aligned fit parameters (beside "X" and "y").
 _PARAM = "param:"
@@ -65,7 +72,7 @@ def _kind(step) -> str:
         return "passthrough"
     if is_unlearner(step):
         return "unlearner"
-    if not get_tags(step).requires_fit:
+    if not learns_from_rows(step):
         return "stateless"
     return "fitted"
 
@@ -92,8 +99,9 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
     deterministic exact steps (naive Bayes, scalers, encoders) that is a refit on the retained
     rows, while a sharded ensemble keeps its partition of the original positions:
 
-    - steps that need no fitting (``'passthrough'``, None, stateless transformers with
-      ``requires_fit=False`` in their tags) are passed over;
+    - steps that learn nothing from the rows (``'passthrough'``, None, stateless transformers
+      with ``requires_fit=False`` in their tags, PolynomialFeatures, SplineTransformer with
+      fixed knots) are passed over;
     - unlearner steps (skunlearn's estimators and drop-ins) forget the rows themselves, in
       order;
     - when a transformer's output changed (a scaler's statistics moved, an encoder lost a
@@ -155,7 +163,7 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
     --------
     make_pipeline : Build a pipeline, naming the steps from their classes.
     skunlearn.ensemble.ShardedEnsembleClassifier : Put a whole (scikit-learn) pipeline in each
-        shard: the recommended pattern for steps that cannot unlearn.
+        shard, the recommended pattern for steps that cannot unlearn.
 
     Notes
     -----
@@ -186,8 +194,16 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
     pipeline is left exactly as it was. Step objects taken from the pipeline before the call
     (``pipe.named_steps[...]``) still hold the old state: read them again after ``unlearn``.
 
-    ColumnTransformer, FeatureUnion and other composites are not unlearners: use them inside
-    each shard of a sharded ensemble (see the user guide).
+    Composites: :class:`skunlearn.compose.ColumnTransformer` and :class:`FeatureUnion` are
+    unlearners (they forward the request to their transformers). scikit-learn's own
+    ColumnTransformer and FeatureUnion are fitted steps that cannot unlearn: ``unlearn``
+    raises, naming the step; use skunlearn's, or the whole pipeline inside each shard of a
+    sharded ensemble (see the user guide).
+
+    Parameters after fit: ``unlearn`` works with the steps and parameters of the last fit. A
+    refit of later steps starts from clones taken at that fit, so ``set_params(step__C=...)``
+    afterwards changes the next fit only; a step replaced after fit
+    (``set_params(step=other)``) makes ``unlearn`` raise until the pipeline is fitted again.
 
     Examples
     --------
@@ -204,6 +220,21 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
     >>> pipe.unlearn([0, 1]).unlearn_report_["steps"]
     {'standardscaler': 'unlearned', 'shardedensembleclassifier': 'refit'}
     """
+
+    # -- prediction: each call reads ``steps`` once, so that an unlearn swapping them in
+    # another thread never pairs old transformers with a new final step (or the reverse).
+    predict = reads_one_state(_skp.Pipeline.__dict__["predict"])
+    predict_proba = reads_one_state(_skp.Pipeline.__dict__["predict_proba"])
+    predict_log_proba = reads_one_state(_skp.Pipeline.__dict__["predict_log_proba"])
+    decision_function = reads_one_state(_skp.Pipeline.__dict__["decision_function"])
+    # Left out of serving_copy() (whose steps are the steps' own serving copies): the rows
+    # kept to refit later steps.
+    _training_state = ("_store", "_row_params", "_other_params", "_fit_steps", "_step_templates")
+
+    score_samples = reads_one_state(_skp.Pipeline.__dict__["score_samples"])
+    score = reads_one_state(_skp.Pipeline.__dict__["score"])
+    transform = reads_one_state(_skp.Pipeline.__dict__["transform"])
+    inverse_transform = reads_one_state(_skp.Pipeline.__dict__["inverse_transform"])
 
     # -- fitting ---------------------------------------------------------------------------
 
@@ -282,6 +313,11 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
         place while it is fitted.
         """
         n_samples = _num_samples(X)
+        # ``keys`` (one per row) are the pipeline's own, for unlearn(keys=...); with metadata
+        # routing they also reach the steps that request them (a sharded ensemble shards by
+        # key), as any routed metadata does.
+        params = dict(params)
+        keys = self._take_keys(params)
         store, row_params, other_params = None, [], {}
         if self._needs_rows():
             row_params = [k for k, v in params.items() if _is_row_aligned(v, n_samples)]
@@ -291,7 +327,13 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
             store = RowStore.from_columns(columns)
         out = fit_method(X, y, **params)
         self._store, self._row_params, self._other_params = store, row_params, other_params
-        self._reset_unlearning(n_samples)
+        # unlearn works with the steps of this fit: the fitted objects (a step replaced by
+        # set_params afterwards makes it raise) and unfitted clones with this fit's
+        # parameters, from which a refit of later steps starts (set_params(step__C=...) after
+        # fit changes the next fit, not the steps an unlearn refits).
+        self._fit_steps = [step for _, step in self.steps]
+        self._step_templates = [s if _is_passthrough(s) else clone(s) for s in self._fit_steps]
+        self._reset_unlearning(n_samples, keys)
         return out
 
     # -- unlearning ------------------------------------------------------------------------
@@ -304,6 +346,17 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
             )
         if self.transform_input is not None:
             raise ValueError("Pipeline.unlearn does not support transform_input.")
+        fitted = getattr(self, "_fit_steps", None)
+        if fitted is not None and (
+            len(fitted) != len(self.steps)
+            or any(step is not old for (_, step), old in zip(self.steps, fitted))
+        ):
+            replaced = [n for (n, s), old in zip(self.steps, fitted) if s is not old]
+            raise ValueError(
+                f"Steps {replaced or [n for n, _ in self.steps]} were replaced after fit (with "
+                "set_params or by assigning steps), so the pipeline no longer holds the steps "
+                "it fitted and cannot unlearn from them. Fit the pipeline again."
+            )
         for name, step in self.steps:
             if _kind(step) == "fitted":
                 raise ValueError(_CANNOT_UNLEARN.format(name=name, cls=type(step).__name__))
@@ -334,16 +387,24 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
         for _, step in steps[:start]:
             if not _is_passthrough(step):
                 Xt = step.transform(Xt)
+        templates = self._step_templates[start:]
         tail = Pipeline(
-            [(n, s if _is_passthrough(s) else clone(s)) for n, s in steps[start:]],
+            [
+                (n, t if _is_passthrough(t) else clone(t))
+                for (n, _), t in zip(steps[start:], templates)
+            ],
             verbose=self.verbose,
         )
         params = {**self._other_params}
         params.update({k: full(store.column(_PARAM + k)) for k in self._row_params})
-        if not _routing_enabled():
+        # Keys reach the steps only through metadata routing: when they did at fit, the
+        # later steps are refitted with them the same way (a sharded ensemble shards by key).
+        routed = "keys" in params
+        if not _routing_enabled() and not routed:
             names = {n for n, _ in tail.steps}
             params = {k: v for k, v in params.items() if k.split("__", 1)[0] in names}
-        tail.fit(Xt, full(store.column("y")), **params)
+        with config_context(enable_metadata_routing=True) if routed else nullcontext():
+            tail.fit(Xt, full(store.column("y")), **params)
         tail.unlearn(forgotten)
         return tail.steps, tail.unlearn_report_
 
@@ -365,6 +426,12 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
             actions[name] = "unlearned"
             changed = changed or bool(new.unlearn_report_.get("transform_changed", True))
             if idx < len(steps) - 1 and self._changes_downstream(idx, new):
+                absorbed = _absorb_input_change(steps, idx, step, new, positions)
+                if absorbed is not None:  # the final step took the change: no refit
+                    steps[-1] = (steps[-1][0], absorbed)
+                    reports[steps[-1][0]] = absorbed.unlearn_report_
+                    actions[steps[-1][0]] = "unlearned"
+                    break
                 refit_from = idx + 1
                 break
         store = None if self._store is None else self._store.without(positions)
@@ -377,8 +444,8 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
                 actions[name] = "refit" if _learns(step) else _kind(step)
             reports.update(tail_report["step_reports"])
             n_refit_rows = self.n_samples_fit_ + int(tail_report["samples_retrained"])
-        self.steps = steps
-        self._store = store
+        # One swap: a concurrent predict runs every step of the old pipeline or of the new.
+        self._swap_state(steps=steps, _store=store, _fit_steps=[step for _, step in steps])
 
         refit = [n for n, a in actions.items() if a == "refit"]
         approximate = [n for n, r in reports.items() if not r.get("exact", True)]
@@ -401,25 +468,80 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
         }
 
     def _estimate_unlearn_cost(self, positions):
-        costs, maybe_refit = {}, []
+        """What :meth:`unlearn` would retrain, step by step, as its report will count it.
+
+        Each unlearner step gives its own estimate. Whether a transformer's output changes
+        (which makes the later steps refit on every position) is found by unlearning a
+        shallow copy of it: cheap for scalers and encoders, and the step itself is untouched
+        (unlearners rebind their state, never mutate it).
+        """
+        costs, refit = {}, []
+        samples = [0]
         for idx, (name, step) in enumerate(self.steps):
             if _kind(step) != "unlearner":
                 continue
             costs[name] = step.estimate_unlearn_cost(positions)
-            later = [n for n, s in self.steps[idx + 1 :] if _learns(s)]
-            if later:
-                # Whether the transform changes is known only once the step has unlearned.
-                maybe_refit = later
+            samples.append(int(costs[name].get("samples_retrained", 0)))
+            later = [(n, s) for n, s in self.steps[idx + 1 :] if _learns(s)]
+            if later and self._transform_would_change(step, positions):
+                # The later steps are fitted on every position, then forget the forgotten
+                # ones (counted here by their estimate for this request's rows).
+                refit = [n for n, _ in later]
+                tail = [
+                    int(s.estimate_unlearn_cost(positions).get("samples_retrained", 0))
+                    for _, s in later
+                    if _kind(s) == "unlearner"
+                ]
+                samples.append(self.n_samples_fit_ + max(tail, default=0))
                 break
-        samples = [int(c.get("samples_retrained", 0)) for c in costs.values()]
-        # A refit fits the later steps on every position (then they forget the forgotten ones,
-        # at a cost known only once they are fitted).
-        refit = [self.n_samples_fit_] if maybe_refit else [0]
-        return {
-            "samples_retrained": max(samples + refit),
-            "steps": costs,
-            "steps_maybe_refit": maybe_refit,
-        }
+        return {"samples_retrained": max(samples), "steps": costs, "steps_refit": refit}
+
+    @staticmethod
+    def _transform_would_change(step, positions) -> bool:
+        try:
+            trial = copy.copy(step).unlearn(positions)
+        except Exception:  # an unknown outcome: assume the costly one
+            return True
+        return bool(trial.unlearn_report_.get("transform_changed", True))
+
+
+def _affine_change(old, new):
+    """``(a, c)`` with ``new.transform(x) == old.transform(x) * a + c`` for every ``x``, when
+    both are the same fitted StandardScaler before and after an unlearn; else None."""
+    if not isinstance(old, _SkStandardScaler) or type(old) is not type(new):
+        return None
+
+    def stats(scaler):
+        n = scaler.n_features_in_
+        mean = scaler.mean_ if scaler.with_mean else np.zeros(n)
+        scale = scaler.scale_ if scaler.with_std else np.ones(n)
+        return np.asarray(mean, dtype=float), np.asarray(scale, dtype=float)
+
+    (m0, s0), (m1, s1) = stats(old), stats(new)
+    a, c = s0 / s1, (m0 - m1) / s1
+    if not (np.all(np.isfinite(a)) and np.all(a > 0) and np.all(np.isfinite(c))):
+        return None
+    return a, c
+
+
+def _absorb_input_change(steps, idx, old, new, positions):
+    """Hand a per-column affine change of step ``idx``'s output to the final step, when that
+    step follows it directly and can take it inside its own unlearning (for instance
+    :class:`~skunlearn.linear_model.InfluenceUnlearnLogistic`: a warm-started, certified
+    correction instead of a refit). Returns the updated final step, or None."""
+    if idx != len(steps) - 2:
+        return None
+    final = steps[-1][1]
+    hook = getattr(final, "_unlearn_with_input_change", None)
+    change = _affine_change(old, new)
+    if hook is None or change is None or getattr(final, "method", "newton") != "newton":
+        return None
+    updated = copy.copy(final)
+    try:
+        updated._unlearn_with_input_change(positions, *change)
+    except ValueError:
+        return None
+    return updated
 
 
 def make_pipeline(*steps, memory=None, transform_input=None, verbose=False) -> Pipeline:
@@ -495,7 +617,208 @@ def _unlearned_reference(pipe, X, y, forgotten, *, start: int = 0, **fit_params)
         new = clone(step).fit(Xt, y, **params)
         if forgotten.size and _kind(new) == "unlearner":
             new.unlearn(forgotten)
+            # As in Pipeline.unlearn, a retained row holds each forgotten row's place from
+            # here on: the step may no longer know a forgotten row's values (a category whose
+            # rows were all forgotten), and the later steps forget these places anyway.
+            Xt = _safe_indexing(Xt, _filled_positions(_num_samples(Xt), forgotten))
         if i < len(steps) - 1:
             Xt = new.transform(Xt)
         reference.append((name, new))
     return Pipeline(reference)
+
+
+def _filled_positions(n_samples: int, forgotten) -> np.ndarray:
+    """Row of each position with every forgotten position pointing at the first retained row."""
+    source = np.arange(n_samples)
+    kept = np.setdiff1d(source, forgotten)
+    source[forgotten] = kept[0]
+    return source
+
+
+class FeatureUnion(UnlearnerMixin, _skp.FeatureUnion):
+    """Concatenate the outputs of several transformers, and forget training rows.
+
+    A drop-in for :class:`sklearn.pipeline.FeatureUnion` (scikit-learn does every fit and
+    transform) with :meth:`unlearn`, which forwards the request to each fitted transformer.
+    Every transformer must be a skunlearn unlearner or learn nothing from the rows' values
+    ('drop', 'passthrough', :class:`~sklearn.preprocessing.FunctionTransformer`,
+    :class:`~sklearn.preprocessing.PolynomialFeatures`, ...); a fitted transformer that cannot
+    unlearn makes :meth:`unlearn` raise ``ValueError``, naming it, before anything changes.
+
+    Read more in the :ref:`User Guide <preprocessing_pipeline>`.
+
+    Parameters
+    ----------
+    transformer_list : list of (str, transformer) tuples
+        The transformers, each applied to all the columns; 'drop' or 'passthrough' allowed.
+
+    n_jobs : int, default=None
+        Number of jobs fitting the transformers in parallel.
+
+    transformer_weights : dict, default=None
+        Multiplicative weights of the transformers' outputs, by name.
+
+    verbose : bool, default=False
+        Print the time elapsed fitting each transformer.
+
+    verbose_feature_names_out : bool, default=True
+        Prefix the output feature names with the transformer names.
+
+    Attributes
+    ----------
+    named_transformers : :class:`~sklearn.utils.Bunch`
+        The transformers by name (fitted after :meth:`fit`).
+
+    n_features_in_ : int
+        Number of features seen during fit.
+
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during fit, when ``X`` has string column names.
+
+    n_samples_fit_ : int
+        Number of rows seen by the last fit.
+
+    unlearned_indices_ : ndarray of int
+        Sorted positions forgotten since the last fit.
+
+    unlearn_report_ : dict or None
+        Report of the last :meth:`unlearn` call, with the keys of
+        :class:`skunlearn.compose.ColumnTransformer`'s.
+
+    See Also
+    --------
+    make_union : Build a FeatureUnion without naming the transformers.
+    skunlearn.compose.ColumnTransformer : Apply transformers to subsets of the columns.
+
+    Notes
+    -----
+    As scikit-learn's, ``fit`` stores the fitted transformers in ``transformer_list``.
+    :meth:`unlearn` forgets through those fitted transformers, with the parameters of the last
+    fit; a transformer replaced after fit (``set_params(name=other)``) makes it raise.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.preprocessing import FunctionTransformer
+    >>> from skunlearn.pipeline import make_union
+    >>> from skunlearn.preprocessing import MinMaxScaler
+    >>> X = np.array([[0.0], [1.0], [4.0]])
+    >>> union = make_union(MinMaxScaler(), FunctionTransformer(np.sqrt)).fit(X)
+    >>> union.unlearn([2]).transform(X)
+    array([[0., 0.],
+           [1., 1.],
+           [4., 2.]])
+    >>> union.unlearn_report_["transformers"]
+    {'minmaxscaler': 'unlearned', 'functiontransformer': 'stateless'}
+    """
+
+    transform = reads_one_state(_skp.FeatureUnion.transform)
+
+    # Left out of serving_copy() (whose transformers are their own serving copies).
+    _training_state = ("_fit_parts",)
+
+    def fit(self, X, y=None, **fit_params):
+        """Fit every transformer on ``X``.
+
+        Parameters
+        ----------
+        X : iterable or array-like
+            Input data.
+        y : array-like of shape (n_samples,), default=None
+            Targets for supervised transformers.
+        **fit_params : dict
+            Parameters of the transformers' ``fit``.
+
+        Returns
+        -------
+        self : object
+            FeatureUnion with fitted transformers.
+        """
+        fit_params = dict(fit_params)
+        keys = self._take_keys(fit_params)
+        super().fit(X, y, **fit_params)
+        self._record_fit(X, keys)
+        return self
+
+    def fit_transform(self, X, y=None, **params):
+        """Fit every transformer, transform ``X`` and concatenate the results.
+
+        Parameters
+        ----------
+        X : iterable or array-like
+            Input data.
+        y : array-like of shape (n_samples,), default=None
+            Targets for supervised transformers.
+        **params : dict
+            Parameters of the transformers' ``fit``.
+
+        Returns
+        -------
+        X_t : {array-like, sparse matrix} of shape (n_samples, sum_n_components)
+            Horizontally stacked outputs of the transformers.
+        """
+        params = dict(params)
+        keys = self._take_keys(params)
+        out = super().fit_transform(X, y, **params)
+        self._record_fit(X, keys)
+        return out
+
+    def _record_fit(self, X, keys=None):
+        self._fit_parts = [trans for _, trans in self.transformer_list]
+        self._reset_unlearning(_num_samples(X), keys)
+
+    def _check_unlearn_feasible(self, positions):
+        if len(self.transformer_list) != len(self._fit_parts) or any(
+            trans is not old for (_, trans), old in zip(self.transformer_list, self._fit_parts)
+        ):
+            raise ValueError(
+                "The transformers were replaced after fit (set_params), so the FeatureUnion no "
+                "longer holds the transformers it fitted and cannot unlearn from them. Fit it "
+                "again."
+            )
+        check_parts(type(self).__name__, self.transformer_list)
+
+    def _unlearn(self, positions):
+        new_parts, details = unlearn_parts(self.transformer_list, positions)
+        names = [name for name, _ in self.transformer_list]
+        self._swap_state(transformer_list=list(zip(names, new_parts)), _fit_parts=new_parts)
+        return details
+
+    def _estimate_unlearn_cost(self, positions):
+        return estimate_parts(self.transformer_list, positions)
+
+
+def make_union(*transformers, n_jobs=None, verbose=False, verbose_feature_names_out=True):
+    """Construct a :class:`FeatureUnion`, naming the transformers after their classes.
+
+    Parameters
+    ----------
+    *transformers : list of estimators
+        The transformers.
+    n_jobs : int, default=None
+        Number of jobs fitting the transformers in parallel.
+    verbose : bool, default=False
+        Print the time elapsed fitting each transformer.
+    verbose_feature_names_out : bool, default=True
+        Prefix the output feature names with the transformer names.
+
+    Returns
+    -------
+    f : FeatureUnion
+        A skunlearn :class:`FeatureUnion`.
+
+    Examples
+    --------
+    >>> from sklearn.preprocessing import PolynomialFeatures
+    >>> from skunlearn.pipeline import make_union
+    >>> from skunlearn.preprocessing import StandardScaler
+    >>> make_union(StandardScaler(), PolynomialFeatures())
+    FeatureUnion(transformer_list=[('standardscaler', StandardScaler()),
+                                   ('polynomialfeatures', PolynomialFeatures())])
+    """
+    return FeatureUnion(
+        _name_estimators(transformers),
+        n_jobs=n_jobs,
+        verbose=verbose,
+        verbose_feature_names_out=verbose_feature_names_out,
+    )

@@ -27,6 +27,7 @@ from _unlearner_cases import (
     unlearner_instances,
 )
 from sklearn.base import clone, is_classifier, is_regressor
+from sklearn.ensemble import BaggingClassifier, BaggingRegressor
 from sklearn.exceptions import NotFittedError
 from sklearn.utils import all_estimators, get_tags
 
@@ -37,8 +38,23 @@ N = 60  # rows of make_data
 _SKLEARN = dict(all_estimators())
 
 
+# Sharded ensembles hand the user's X to the wrapped estimator as scikit-learn's bagging does:
+# they accept what it accepts (infinity for HistGradientBoosting, say).
+_META_TWINS = {
+    "ShardedEnsembleClassifier": BaggingClassifier,
+    "ShardedEnsembleRegressor": BaggingRegressor,
+}
+
+
 def _twin(estimator):
-    """The scikit-learn estimator of the same name and parameters, if there is one."""
+    """The scikit-learn estimator of the same name and parameters, if there is one (for a
+    sharded ensemble around a scikit-learn estimator: bagging around it)."""
+    meta = _META_TWINS.get(type(estimator).__name__)
+    if meta is not None:
+        inner = estimator.get_params(deep=False)["estimator"]
+        if inner is None or not type(inner).__module__.startswith("sklearn."):
+            return None
+        return meta(estimator=clone(inner), n_estimators=2, bootstrap=False)  # every row
     cls = _SKLEARN.get(type(estimator).__name__)
     if cls is None:
         return None

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import skunlearn.metrics
-from skunlearn import _bench, _tour
+from skunlearn import _bench, _demo, _tour
 from skunlearn.__main__ import FAMILY_NAMES, STOP_NAMES, main
 
 
@@ -30,6 +30,14 @@ def test_sharded_stop_runs_and_verifies(capsys):
     assert "=== stop" not in out  # one stop: no tour banner, the original demo's output
 
 
+def test_forest_stop_is_bitwise_equal_to_a_fresh_fit(capsys):
+    assert main(["demo", "--only", "forest"]) == 0
+    out = capsys.readouterr().out
+    assert "verify_unlearning PASSED" in out and "(max diff 0.0e+00)" in out
+    assert "every tree sends every held-out row to the same leaf: yes" in out
+    assert _last_line(out).startswith("OK: forgot 20 rows exactly")
+
+
 def test_influence_stop_checks_the_bound_on_every_request(capsys):
     assert main(["demo", "--only", "influence"]) == 0
     out = capsys.readouterr().out
@@ -48,16 +56,20 @@ def test_linear_stop_matches_a_refit(capsys):
     worst = float(re.search(r"largest relative difference (\S+)", out).group(1))
     assert worst <= 1e-10
     assert "verify_unlearning PASSED" in out
-    assert _last_line(out).startswith("OK: forgot 17 rows exactly")
+    assert _last_line(out).startswith("OK: forgot 20 rows exactly")
 
 
 def test_decremental_stop_verifies_three_models(capsys):
     assert main(["demo", "--only", "decremental"]) == 0
     out = capsys.readouterr().out
-    for model in ("GaussianNB on digits", "KNeighborsClassifier on digits", "scaler + KNN"):
+    for model in (
+        "GaussianNB on make_classification (80000 rows)",
+        "KNeighborsClassifier on digits",
+        "Pipeline: MinMaxScaler + GaussianNB on make_classification",
+    ):
         assert model in out
     assert out.count("verify_unlearning PASSED") == 3
-    assert _last_line(out).startswith("OK: forgot 141 rows exactly in 3 models")
+    assert _last_line(out).startswith("OK: forgot 107 rows exactly in 3 models, equal to refits;")
 
 
 def test_arcane_stop_retrains_one_class_per_request(capsys):
@@ -86,9 +98,9 @@ def test_several_stops_run_in_tour_order_with_a_summary(capsys):
     out = capsys.readouterr().out
     assert out.index("stop 1/2: linear") < out.index("stop 2/2: bayes")
     summary = out[out.index("Summary") :]
-    assert re.search(r"linear\s+Ridge\s+diabetes\s+17 .* yes", summary)
+    assert re.search(r"linear\s+Ridge\s+make_regression\s+20 .* yes", summary)
     assert re.search(r"bayes\s+VariationalUnlearnLogistic\s+breast_cancer\s+43 .* yes", summary)
-    assert _last_line(out).startswith("OK: forgot 60 rows in 2 stop(s); every verification")
+    assert _last_line(out).startswith("OK: forgot 63 rows in 2 stop(s); every verification")
 
 
 def test_a_failed_verification_makes_the_exit_code_1(monkeypatch, capsys):
@@ -142,24 +154,74 @@ def test_plot_without_matplotlib_says_what_to_install(monkeypatch, tmp_path, cap
     assert not (tmp_path / "figs").exists()
 
 
+def test_a_request_slower_than_retraining_says_so(capsys):
+    assert _demo._speed_phrase(4.0) == "4.0x faster than retraining"
+    assert _demo._speed_phrase(0.5, "a refit") == (
+        "SLOWER than a refit (a request takes 2.00x as long)"
+    )
+    slow = _tour.Measurement("Slow", "data", 3, 2e-3, 1e-3, True)
+    fast = _tour.Measurement("Fast", "data", 3, 1e-3, 2e-3, True)
+    _tour._summary([_tour.StopResult("stop", [slow, fast])])
+    out = capsys.readouterr().out
+    assert re.search(r"Slow .* 0\.5x SLOWER\s+yes", out)
+    assert re.search(r"Fast .* 2\.0x\s+yes", out)
+
+
+def _exit_code(argv) -> int:
+    try:
+        return main(argv)
+    except SystemExit as exc:  # argparse's errors
+        return exc.code
+
+
 @pytest.mark.parametrize(
     "argv, message",
     [
-        (["demo", "--fraction", "1.5"], "--fraction"),
-        (["demo", "--shards", "0"], "--shards"),
-        (["bench", "--repeats", "0"], "--repeats"),
+        (["demo", "--fraction", "1.5"], "argument --fraction: must lie strictly between 0 and 1"),
+        (["demo", "--fraction", "half"], "argument --fraction: must be a number"),
+        (["demo", "--shards", "0"], "argument --shards: must be a positive integer"),
+        (["demo", "--n-jobs", "0"], "argument --n-jobs: must be a positive number of jobs"),
+        (["demo", "--n-jobs", "abc"], "argument --n-jobs: must be an integer, got 'abc'"),
+        (["demo", "--seed", "-1"], "argument --seed: must be an integer in [0, 2**32)"),
+        (["demo", "--only", "nope"], "argument --only: invalid choice: 'nope'"),
+        (["bench", "--repeats", "0"], "argument --repeats: must be a positive integer"),
+        (["bench", "--only", "nope"], "argument --only: invalid choice: 'nope'"),
+        ([], "the following arguments are required: COMMAND"),
     ],
 )
-def test_bad_values_are_rejected_with_exit_code_2(argv, message, capsys):
-    assert main(argv) == 2
-    assert message in capsys.readouterr().err
+def test_bad_values_give_one_line_and_exit_code_2(argv, message, capsys):
+    assert _exit_code(argv) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # nothing ran
+    assert len(captured.err.splitlines()) == 1 and message in captured.err
 
 
-@pytest.mark.parametrize("argv", [["demo", "--only", "nope"], ["bench", "--only", "nope"], []])
-def test_unknown_choices_and_missing_command_exit_with_2(argv, capsys):
-    with pytest.raises(SystemExit) as exc:
-        main(argv)
-    assert exc.value.code == 2
+@pytest.mark.parametrize("where", ["file", "under_a_file"])
+def test_an_unwritable_plot_or_json_directory_is_rejected_up_front(where, tmp_path, capsys):
+    pytest.importorskip("matplotlib")
+    (tmp_path / "file").write_text("not a directory")
+    target = tmp_path / "file" if where == "file" else tmp_path / "file" / "figures"
+    assert _exit_code(["demo", "--only", "linear", "--plot", str(target)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and len(captured.err.splitlines()) == 1
+    assert "argument --plot: " in captured.err and str(target) in captured.err
+    json_path = target / "bench.json"
+    assert _exit_code(["bench", "--quick", "--only", "linear", "--json", str(json_path)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == "" and "argument --json: " in captured.err
+    assert _exit_code(["bench", "--quick", "--only", "linear", "--json", str(tmp_path)]) == 2
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_a_bad_value_never_prints_a_traceback_from_the_shell(tmp_path):
+    (tmp_path / "file").write_text("not a directory")
+    argv = ["demo", "--n-jobs", "2", "--plot", str(tmp_path / "file" / "figures")]
+    result = subprocess.run(
+        [sys.executable, "-m", "skunlearn", *argv], capture_output=True, text=True
+    )
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1
+    assert result.stdout == ""
 
 
 def test_the_cli_lists_match_the_modules():

@@ -48,6 +48,10 @@ REVIEWED_FOREIGN_TYPES = {
         "scikit-learn's compiled tree (inside every decision tree and forest); skops "
         "rebuilds it from its arrays, but does not list it as trusted by default"
     ),
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor": (
+        "the compiled predictor of each HistGradientBoosting tree: its node array and "
+        "bitsets, rebuilt from their arrays"
+    ),
 }
 
 

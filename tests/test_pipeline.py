@@ -290,18 +290,66 @@ def test_transformer_only_pipeline_with_fit_transform():
     assert_allclose(pipe.transform(X), refit.transform(X), rtol=1e-10, atol=1e-12)
 
 
-def test_estimate_unlearn_cost_names_possible_refits(cancer):
+def _cost_cases():
+    """(name, pipeline, requests): each request's estimate is checked against its report."""
+    from skunlearn.neighbors import KNeighborsClassifier
+
+    def sharded8():
+        return ShardedEnsembleClassifier(GaussianNB(), n_shards=8, random_state=0)
+
+    return [
+        # Every request moves the scaler: the final step is refit on every position.
+        ("scaler+sharded", make_pipeline(StandardScaler(), sharded8()), [[0], [5, 6], [40]]),
+        ("stateless+sharded", make_pipeline(FunctionTransformer(np.log1p), sharded8()), [[3]]),
+        # Only a request holding a column's extreme changes a MinMaxScaler.
+        ("minmax+nb", make_pipeline(MinMaxScaler(), GaussianNB()), "extremes"),
+        ("scaler+knn", make_pipeline(StandardScaler(), KNeighborsClassifier()), [[7], [8]]),
+        ("encoder+sharded", None, None),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5), ids=lambda i: _cost_cases()[i][0])
+def test_estimate_unlearn_cost_matches_the_report(case, cancer):
+    """The estimate counts what the request really retrains in every step: the refit of the
+    later steps on every position when a transform changes, plus what they then retrain."""
     X, y, _ = cancer
-    pipe = make_pipeline(StandardScaler(), _sharded()).fit(X, y)
-    before = pickle.dumps(pipe)
-    cost = pipe.estimate_unlearn_cost([0, 1])
-    assert cost["steps_maybe_refit"] == ["shardedensembleclassifier"]
-    assert cost["samples_retrained"] == 300  # a refit fits the final step on every position
-    assert pickle.dumps(pipe) == before
-    direct = make_pipeline(FunctionTransformer(np.log1p), _sharded()).fit(X, y)
-    cost = direct.estimate_unlearn_cost([0])
-    assert cost["steps_maybe_refit"] == []
-    assert cost["samples_retrained"] == direct[-1].estimate_unlearn_cost([0])["samples_retrained"]
+    name, pipe, requests = _cost_cases()[case]
+    if name == "encoder+sharded":
+        X = np.column_stack([(X[:, 0] > 15).astype(int), (X[:, 1] // 5).astype(int)])
+        pipe = make_pipeline(
+            OneHotEncoder(handle_unknown="ignore", sparse_output=False),
+            ShardedEnsembleClassifier(GaussianNB(), n_shards=4, random_state=0),
+        )
+        values, counts = np.unique(X[:, 1], return_counts=True)
+        rare = np.flatnonzero(X[:, 1] == values[counts.argmin()])  # a whole category
+        requests = [[int(np.flatnonzero(X[:, 1] == values[counts.argmax()])[0])], rare]
+    if isinstance(requests, str):  # a middle row, then the rows holding a column's extremes
+        middle = int(np.argmin(np.abs(X - np.median(X, axis=0)).max(axis=1)))
+        requests = [[middle], [int(np.argmax(X[:, 0])), int(np.argmin(X[:, 0]))]]
+    pipe.fit(X, y)
+    refits = []
+    for i, request in enumerate(requests):
+        before = pickle.dumps(pipe)
+        cost = pipe.estimate_unlearn_cost(request)
+        assert pickle.dumps(pipe) == before  # the estimate changes nothing
+        pipe.unlearn(request)
+        report = pipe.unlearn_report_
+        assert cost["steps_refit"] == report["steps_refit"], (name, request)
+        if name == "scaler+sharded" and i > 0:
+            # A refit sharded tail forgets the earlier requests' rows again, retraining their
+            # shards too: the estimate counts the shards of this request's rows.
+            assert pipe.n_samples_fit_ <= cost["samples_retrained"] <= report["samples_retrained"]
+        else:
+            assert cost["samples_retrained"] == report["samples_retrained"], (name, request)
+        refits.append(bool(report["steps_refit"]))
+    expected = {
+        "scaler+sharded": [True] * 3,
+        "stateless+sharded": [False],
+        "minmax+nb": [False, True],
+        "scaler+knn": [True, True],
+        "encoder+sharded": [False, True],
+    }[name]
+    assert refits == expected
 
 
 def test_memory_cache_is_refused(cancer, tmp_path):

@@ -256,17 +256,41 @@ def test_hard_vote_breaks_ties_towards_the_first_class():
     np.testing.assert_array_equal(model.predict(X), [0, 0, 0, 0])
 
 
-def test_decision_function_averages_shards():
+@pytest.mark.parametrize("aggregation", ["soft", "hard"])
+def test_decision_function_tells_the_story_of_predict(aggregation):
+    """Scores come from the aggregate (mean probabilities or votes), not from the shards' own
+    decision functions: the same ranking as predict_proba and the same labels as predict."""
     X, y = _load("breast_cancer")
-    model = ShardedEnsembleClassifier(LogisticRegression(), n_shards=3, random_state=0).fit(X, y)
-    expected = np.mean([est.decision_function(X) for est in model.estimators_], axis=0)
-    np.testing.assert_allclose(model.decision_function(X), expected)
+    model = ShardedEnsembleClassifier(
+        LogisticRegression(), n_shards=3, aggregation=aggregation, random_state=0
+    ).fit(X, y)
+    scores = model.decision_function(X)
+    np.testing.assert_array_equal(model.classes_[(scores > 0).astype(int)], model.predict(X))
+    if aggregation == "soft":
+        proba = model.predict_proba(X)
+        np.testing.assert_allclose(scores, np.log(proba[:, 1]) - np.log(proba[:, 0]))
+    else:
+        votes = np.mean([est.predict(X) for est in model.estimators_], axis=0)
+        np.testing.assert_allclose(scores, 2 * votes - 1)  # share for 1 less share for 0
     Xw, yw = _load("wine")
     model.fit(Xw, yw)
     scores = model.decision_function(Xw)
     assert scores.shape == (len(yw), 3)
+    np.testing.assert_array_equal(model.classes_[scores.argmax(axis=1)], model.predict(Xw))
+    if aggregation == "soft":
+        np.testing.assert_allclose(np.exp(scores), model.predict_proba(Xw))
+
+
+def test_decision_function_and_predict_proba_availability():
     assert not hasattr(ShardedEnsembleClassifier(aggregation="hard"), "predict_proba")
-    assert not hasattr(ShardedEnsembleClassifier(DecisionTreeClassifier()), "decision_function")
+    assert not hasattr(ShardedEnsembleClassifier(SVC()), "predict_proba")  # SVC has none
+    # Derived from the aggregate: present whatever the shards are.
+    assert hasattr(ShardedEnsembleClassifier(DecisionTreeClassifier()), "decision_function")
+    X, y = _load("breast_cancer")
+    model = ShardedEnsembleClassifier(n_shards=3, random_state=0).fit(X, y)
+    scores = model.decision_function(X)  # trees: probabilities 0 or 1, scores stay finite
+    assert np.isfinite(scores).all()
+    np.testing.assert_array_equal(model.classes_[(scores > 0).astype(int)], model.predict(X))
 
 
 def test_sparse_input():

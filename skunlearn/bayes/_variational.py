@@ -102,6 +102,20 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
       ``_weights`` and ``_row_positions`` of the retained rows, rebuilt without forgotten rows.
     """
 
+    # Left out of serving_copy(): the stored rows and the statistics of the fit that only
+    # unlearning reads (prediction reads the posterior means and covariances).
+    _training_state = (
+        "_design_rows",
+        "_targets",
+        "_weights",
+        "_row_positions",
+        "_precisions",
+        "_positives",
+        "_class_counts",
+        "_n_unlearn_calls",
+        "_mc_seed",
+    )
+
     _parameter_constraints: dict = {
         "fit_intercept": ["boolean"],
         "intercept_prior_scale": [Interval(Real, 0, None, closed="neither")],
@@ -140,7 +154,7 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
     # -- fit -------------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, keys=None):
         """Fit the Gaussian posterior.
 
         Parameters
@@ -151,6 +165,9 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative row weights: each row's log-likelihood is multiplied by its weight.
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
 
         Returns
         -------
@@ -215,7 +232,7 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
             self._targets = y_enc
             self._weights = np.array(sample_weight, copy=True)
             self._row_positions = np.arange(X.shape[0])
-        self._reset_unlearning(X.shape[0])
+        self._reset_unlearning(X.shape[0], keys)
         return self
 
     # -- predict ---------------------------------------------------------------------------
@@ -283,7 +300,17 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
 
     # -- unlearn ---------------------------------------------------------------------------
 
-    def unlearn(self, indices, *, method=None, X_forget=None, y_forget=None, sample_weight=None):
+    def unlearn(
+        self,
+        indices=None,
+        *,
+        keys=None,
+        already_forgotten="raise",
+        method=None,
+        X_forget=None,
+        y_forget=None,
+        sample_weight=None,
+    ):
         """Forget training rows: update the posterior as if they had never been seen.
 
         Parameters
@@ -292,6 +319,12 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
             Row positions into the ``X`` of the last :term:`fit` (``0 .. n_samples_fit_ - 1``),
             or a boolean mask of length ``n_samples_fit_``. Positions are stable across calls.
             An empty request is a no-op.
+        keys : hashable or collection of hashables, default=None
+            Instead of ``indices``: forget every retained row of these keys (given to
+            :meth:`fit`); see :meth:`skunlearn.base.UnlearnerMixin.unlearn`.
+        already_forgotten : {"raise", "skip"}, default="raise"
+            Skip already-forgotten positions or unknown keys instead of raising (not with
+            ``X_forget``, whose rows follow ``indices``).
         method : {"site", "eubo", "rkl"}, default=None
             How to forget (None: the ``unlearn_method`` parameter). See the class docstring.
         X_forget : array-like of shape (n_removed, n_features), default=None
@@ -319,9 +352,14 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
             raise ValueError(f"method must be one of {list(METHODS)} or None, got {method!r}.")
         # The request's extras travel in a context variable, not on the estimator: nothing
         # transient is pickled, and concurrent calls in other threads do not see each other's.
+        if X_forget is not None and (keys is not None or already_forgotten != "raise"):
+            raise ValueError(
+                "X_forget gives the rows of indices in their order: pass it with indices "
+                "only, and already_forgotten='raise'."
+            )
         token = _REQUEST.set((self, _Request(indices, method, X_forget, y_forget, sample_weight)))
         try:
-            return super().unlearn(indices)
+            return super().unlearn(indices, keys=keys, already_forgotten=already_forgotten)
         finally:
             _REQUEST.reset(token)
 

@@ -2,7 +2,12 @@
 
 After unlearning, a shard may have lost a class (or all but one), so every shard's output is
 first mapped onto the columns of the global ``classes_``; a class the shard does not know gets
-probability zero from it.
+probability zero from it. The ensemble's decision scores are derived from the aggregate (the
+mean probabilities, or the votes), never from the shards' own decision functions, so that
+``predict``, ``predict_proba`` and ``decision_function`` tell the same story whatever the
+shards are: averaging the shards' raw scores (margins of an SVC, log-odds of a logistic
+regression, on scales that differ from shard to shard) would rank rows differently from the
+averaged probabilities.
 """
 
 from __future__ import annotations
@@ -32,24 +37,32 @@ def vote_counts(estimators, X, classes) -> np.ndarray:
     return counts
 
 
-def _scores_per_class(est, X, classes) -> np.ndarray:
-    """A shard's decision scores as one column per global class.
+# Probabilities are clipped to the smallest normal float before the logarithm, so that a class
+# the shards give no probability at all scores a finite lowest value (about -708) instead of
+# -inf; every positive probability keeps its own logarithm, so the clipping ties nothing new.
+_TINY = np.finfo(np.float64).tiny
 
-    Binary scores ``s`` (for ``est.classes_[1]``) become ``(-s, s)``; a single-class shard
-    scores 1 for its class; classes the shard does not know score one less than the lowest
-    score the shard gives that row, so they never win on its account.
+
+def decision_from_proba(proba) -> np.ndarray:
+    """Decision scores that rank as the aggregated probabilities do (soft vote).
+
+    Two classes: the log-odds of ``classes_[1]``, ``log p1 - log p0``, positive exactly when
+    the soft vote predicts ``classes_[1]``. More classes: the log-probabilities, whose argmax
+    is the soft vote's.
     """
-    raw = np.asarray(est.decision_function(X), dtype=float)
-    if raw.ndim == 1:
-        raw = raw[:, None] if len(est.classes_) == 1 else np.column_stack([-raw, raw])
-    out = np.repeat(raw.min(axis=1, keepdims=True) - 1, classes.size, axis=1)
-    out[:, class_columns(classes, est.classes_)] = raw
-    return out
+    log_proba = np.log(np.clip(proba, _TINY, None))
+    if proba.shape[1] == 2:
+        return log_proba[:, 1] - log_proba[:, 0]
+    return log_proba
 
 
-def mean_decision(estimators, X, classes) -> np.ndarray:
-    """Mean over shards of per-class decision scores, in scikit-learn's output layout."""
-    scores = sum(_scores_per_class(est, X, classes) for est in estimators) / len(estimators)
-    if classes.size == 2:
-        return (scores[:, 1] - scores[:, 0]) / 2
-    return scores
+def decision_from_votes(counts, n_voters: int) -> np.ndarray:
+    """Decision scores of a hard vote: the share of shards voting for each class.
+
+    Two classes: the share for ``classes_[1]`` less the share for ``classes_[0]``, positive
+    exactly when the vote predicts ``classes_[1]`` (a tie goes to ``classes_[0]``).
+    """
+    shares = counts / n_voters
+    if counts.shape[1] == 2:
+        return shares[:, 1] - shares[:, 0]
+    return shares

@@ -15,12 +15,15 @@ from __future__ import annotations
 import hashlib
 
 import numpy as np
+from scipy import sparse
 
 from skunlearn.ensemble._shard import MAX_SEED
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+# Sparse rows are hashed as their dense values, this many bytes of them at a time.
+_DENSE_CHUNK_BYTES = 1 << 23
 
 
 def class_seed(base_seed: int, label) -> int:
@@ -45,8 +48,10 @@ def row_keys(X: np.ndarray, seed: int) -> np.ndarray:
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
-        Rows (converted to float64 first, so a row has one byte representation).
+    X : ndarray, sparse matrix or DataFrame of shape (n_samples, n_features)
+        Rows (an array is converted to float64 first, so a row has one byte representation;
+        a sparse matrix is hashed as its dense rows, so it gets the keys of ``X.toarray()``;
+        a DataFrame's rows are hashed by pandas or polars, column by column).
     seed : int
         The class seed.
 
@@ -54,7 +59,20 @@ def row_keys(X: np.ndarray, seed: int) -> np.ndarray:
     -------
     keys : ndarray of shape (n_samples,)
     """
-    words = np.ascontiguousarray(X, dtype=np.float64).view(np.uint64)
+    if sparse.issparse(X):
+        rows = max(1, _DENSE_CHUNK_BYTES // (8 * max(X.shape[1], 1)))
+        parts = [row_keys(X[lo : lo + rows].toarray(), seed) for lo in range(0, X.shape[0], rows)]
+        return np.concatenate(parts) if parts else np.empty(0)
+    if hasattr(X, "iloc"):
+        # A pandas DataFrame (strings, categories): pandas' own deterministic row hash of the
+        # values (not of the index), one 64-bit word per row, mixed with the seed below.
+        import pandas as pd
+
+        words = pd.util.hash_pandas_object(X, index=False).to_numpy(np.uint64)[:, None]
+    elif hasattr(X, "hash_rows"):  # polars
+        words = X.hash_rows(seed=0).to_numpy().astype(np.uint64)[:, None]
+    else:
+        words = np.ascontiguousarray(X, dtype=np.float64).view(np.uint64)
     start = _splitmix64(np.array([seed], dtype=np.uint64))  # arrays wrap without warnings
     h = np.repeat(start, words.shape[0])
     for j in range(words.shape[1]):

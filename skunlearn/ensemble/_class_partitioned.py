@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from numbers import Integral
 from typing import NamedTuple
@@ -19,17 +20,31 @@ from sklearn.ensemble import BaseEnsemble
 from sklearn.mixture import GaussianMixture
 from sklearn.mixture._base import BaseMixture
 from sklearn.neighbors import KernelDensity
-from sklearn.utils import check_random_state
+from scipy import sparse
+from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    _check_y,
+    check_consistent_length,
+    check_is_fitted,
+    has_fit_parameter,
+    validate_data,
+)
 
 from skunlearn.base import UnlearnerMixin
 from skunlearn.ensemble._arcane_blocks import assign_blocks, block_keys, class_seed, row_keys
 from skunlearn.ensemble._selection import greedy_logdet_selection
-from skunlearn.ensemble._shard import MAX_SEED, seed_estimator, train_shard
+from skunlearn.ensemble._shard import (
+    MAX_SEED,
+    is_dataframe,
+    seed_estimator,
+    take_rows,
+    train_shard,
+)
 from skunlearn.utils._moments import moments_of
 
 __all__ = ["ClassPartitionedClassifier"]
@@ -41,9 +56,14 @@ _LOG_DENSITIES = (BaseMixture, KernelDensity)
 class _ClassRows(NamedTuple):
     """The retained rows of one class, in their original order, and what is derived from them."""
 
-    X: np.ndarray  # the rows themselves (float64)
+    X: np.ndarray  # the rows themselves (float64 array or CSR matrix, or DataFrame rows)
     positions: np.ndarray  # their positions in the X of fit (sorted)
     keys: np.ndarray  # their block keys in [0, 1)
+    w: np.ndarray | None  # their sample weights (None: fitted without weights)
+
+    def subset(self, rows) -> _ClassRows:
+        """The rows ``rows`` (a mask or positions into these rows), as new arrays."""
+        return _ClassRows._make(None if a is None else take_rows(a, rows) for a in self)
 
 
 class _ClassPlan(NamedTuple):
@@ -52,6 +72,21 @@ class _ClassPlan(NamedTuple):
     keep: np.ndarray  # mask over the class's current rows
     blocks: list  # the new blocks (positions)
     first: int | None  # first block that differs from the current ones; None: no retraining
+
+
+def _float_numbers(X):
+    """A pandas DataFrame with its integer and boolean columns as float64, the rest unchanged.
+
+    Arrays are converted to float64 before the class models see them; the numeric columns of a
+    DataFrame are too, so that a model scores a frame as it scores the same array (density
+    models do not all treat integers as floats), while names, strings and categories stay.
+    """
+    if not hasattr(X, "iloc"):
+        return X
+    ints = {
+        c: np.float64 for c, t in X.dtypes.items() if isinstance(t, np.dtype) and t.kind in "biu"
+    }
+    return X.astype(ints) if ints else X
 
 
 def _schedule(estimator, n_blocks: int) -> str:
@@ -67,14 +102,46 @@ def _schedule(estimator, n_blocks: int) -> str:
     return "fit"
 
 
-def _score_standardization(model, X) -> tuple[float, float]:
-    """Mean and standard deviation of ``model``'s scores on its own training rows."""
-    n, mean, m2 = moments_of(np.asarray(model.score_samples(X), dtype=float)[:, None])
+def _check_weights_supported(estimator, n_blocks: int) -> None:
+    """Refuse sample weights the class models cannot take, naming the estimator (as
+    scikit-learn's meta-estimators do) rather than dropping them."""
+    missing = [] if has_fit_parameter(estimator, "sample_weight") else ["fit"]
+    if _schedule(estimator, n_blocks) == "partial_fit":
+        if "sample_weight" not in inspect.signature(estimator.partial_fit).parameters:
+            missing.append("partial_fit")
+    if missing:
+        raise ValueError(
+            f"The estimator {type(estimator).__name__} does not accept sample_weight in "
+            f"{' or '.join(missing)}: the class models cannot be trained with weights. Use an "
+            "estimator that takes them (e.g. KernelDensity, OneClassSVM) or fit without."
+        )
+
+
+def _check_class_weights(classes, totals) -> None:
+    """Every class must keep some weight: a model cannot be trained on zero-weight rows."""
+    empty = classes[~(totals > 0)]
+    if empty.size:
+        raise ValueError(
+            f"The rows of class(es) {empty[:5].tolist()} all have zero sample weight: every "
+            "class needs rows of positive weight to train its model."
+        )
+
+
+def _score_standardization(model, X, sample_weight=None) -> tuple[float, float]:
+    """Mean and standard deviation of ``model``'s scores on its own training rows.
+
+    Weighted by the rows' sample weights, so that a row of weight 2 and two copies of it give
+    the same standardization.
+    """
+    scores = np.asarray(model.score_samples(X), dtype=float)[:, None]
+    n, mean, m2 = moments_of(scores, sample_weight)
     scale = float(np.sqrt(m2[0] / n))
     return float(mean[0]), scale if np.isfinite(scale) and scale > 0 else 1.0
 
 
-def _train_class(estimator, X, block_sizes, *, label, schedule, start_block, start_model, norm):
+def _train_class(
+    estimator, X, sample_weight, block_sizes, *, label, schedule, start_block, start_model, norm
+):
     """Train one class's model from ``start_block`` on (a joblib task: it gets its rows only).
 
     Returns the model, the checkpoints after blocks ``start_block .. n_blocks - 2`` and the
@@ -85,7 +152,7 @@ def _train_class(estimator, X, block_sizes, *, label, schedule, start_block, sta
             estimator,
             X,
             np.zeros(X.shape[0]),  # one-class models ignore y
-            None,
+            sample_weight,
             block_sizes,
             start_slice=start_block,
             start_model=start_model,
@@ -96,7 +163,12 @@ def _train_class(estimator, X, block_sizes, *, label, schedule, start_block, sta
             f"The {type(estimator).__name__} of class {label!r} could not be fitted on its "
             f"{X.shape[0]} training rows: {exc}"
         ) from exc
-    offset, scale = _score_standardization(model, X) if norm else (0.0, 1.0)
+    if model is None:
+        raise ValueError(
+            f"The {type(estimator).__name__} of class {label!r} would be trained on rows of "
+            "zero sample weight only: every class needs rows of positive weight."
+        )
+    offset, scale = _score_standardization(model, X, sample_weight) if norm else (0.0, 1.0)
     return model, checkpoints, offset, scale
 
 
@@ -222,6 +294,13 @@ class ClassPartitionedClassifier(
     same blocks, selections, checkpoints, standardizations and priors, and identical
     predictions. Stored rows and checkpoints never hold a forgotten row after the call.
 
+    DataFrames: a pandas (or polars) DataFrame reaches the class models as it is, each class
+    getting its rows by position with their column names and dtypes (integer and boolean
+    columns converted to float64, as arrays are); its rows' block keys come from pandas' own
+    hash of their values. Parameters: :meth:`unlearn` retrains with a clone of ``estimator``
+    taken at ``fit`` and with that fit's ``n_blocks`` and ``selection``; ``set_params`` after
+    ``fit`` changes the next fit only.
+
     Examples
     --------
     >>> from sklearn.datasets import load_iris
@@ -236,6 +315,16 @@ class ClassPartitionedClassifier(
     >>> clf.estimate_unlearn_cost([100])["samples_retrained"]
     49
     """
+
+    # Left out of serving_copy(): the classes' rows, blocks, checkpoints and seeds.
+    _training_state = (
+        "_class_rows",
+        "block_indices_",
+        "shard_indices_",
+        "_checkpoints",
+        "_class_seeds",
+        "_fit_params",
+    )
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "score_samples"]), None],
@@ -259,35 +348,75 @@ class ClassPartitionedClassifier(
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        # Sparse rows reach the class models as they are: accepted when the estimator takes
+        # them (OneClassSVM, IsolationForest, SGDOneClassSVM; not the density models).
+        tags.input_tags.sparse = get_tags(self._template()).input_tags.sparse
         tags.input_tags.allow_nan = False
         return tags
+
+    def _accept_sparse(self, template):
+        """``accept_sparse`` for validating ``X`` (rows are taken by class, hence CSR)."""
+        return "csr" if get_tags(template).input_tags.sparse else False
+
+    def _check_sparse(self, X, template):
+        if sparse.issparse(X) and not get_tags(template).input_tags.sparse:
+            raise TypeError(
+                f"Sparse data was passed for X, but the {type(template).__name__} fitted to "
+                "each class requires dense data. Use X.toarray(), or an estimator that accepts "
+                "sparse input (e.g. OneClassSVM, IsolationForest)."
+            )
 
     # -- fit -------------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, deletion_prior=None):
+    def fit(self, X, y, sample_weight=None, deletion_prior=None, keys=None):
         """Fit one model per class.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data (dense).
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Training data. A DataFrame is passed to the class models as it is; a sparse
+            matrix (converted to CSR) only if ``estimator`` accepts sparse input.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each row, passed with the class's rows to ``fit`` (and
+            ``partial_fit``) of its model; the class priors and the standardization of
+            scores are weighted too. The estimator must take ``sample_weight``
+            (:class:`~sklearn.neighbors.KernelDensity`, :class:`~sklearn.svm.OneClassSVM`,
+            :class:`~sklearn.ensemble.IsolationForest`, ... but not
+            :class:`~sklearn.mixture.GaussianMixture`), and every class needs rows of
+            positive weight. :meth:`unlearn` forgets a row's weight with the row.
         deletion_prior : array-like of shape (n_samples,), default=None
             Probability in [0, 1] that each row will be deleted later. A row with probability
             ``p`` is placed in the blocks covering ``[p, 1)`` of its class's key range, so
             likely deletions sit in the last blocks and forgetting them replays little.
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        if is_dataframe(X):
+            # The class models get the user's DataFrame rows (column names, dtypes,
+            # categories), as a plain scikit-learn fit of the estimator would.
+            X = _float_numbers(validate_data(self, X, skip_check_array=True))
+            y = _check_y(y, estimator=self)
+            check_consistent_length(X, y)
+        else:
+            self._check_sparse(X, self._template())
+            X, y = validate_data(
+                self, X, y, dtype=np.float64, accept_sparse=self._accept_sparse(self._template())
+            )
         check_classification_targets(y)
         n = X.shape[0]
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, dtype=np.float64, ensure_non_negative=True
+            )
         if deletion_prior is not None:
             deletion_prior = np.asarray(deletion_prior, dtype=float)
             if deletion_prior.shape != (n,):
@@ -298,6 +427,14 @@ class ClassPartitionedClassifier(
             if not np.all((deletion_prior >= 0) & (deletion_prior <= 1)):
                 raise ValueError("deletion_prior must hold probabilities in [0, 1].")
         template = self._template()
+        if sample_weight is not None:
+            _check_weights_supported(template, self.n_blocks)
+        # unlearn retrains with the parameters of this fit, whatever set_params does later.
+        self._fit_params = {
+            "estimator": clone(template),
+            "n_blocks": self.n_blocks,
+            "selection": self.selection,
+        }
         self.schedule_ = _schedule(template, self.n_blocks)
         if self.n_blocks > 1 and self.schedule_ == "fit":
             warnings.warn(
@@ -307,18 +444,21 @@ class ClassPartitionedClassifier(
                 UserWarning,
             )
         self.classes_, y_idx = np.unique(y, return_inverse=True)
+        if sample_weight is not None:
+            _check_class_weights(self.classes_, np.bincount(y_idx, sample_weight))
         base_seed = int(check_random_state(self.random_state).randint(MAX_SEED))
         self._class_seeds = [class_seed(base_seed, label) for label in self.classes_]
 
         class_rows, blocks = [], []
         for k, seed in enumerate(self._class_seeds):
             positions = np.flatnonzero(y_idx == k)
-            X_k = X[positions]
+            X_k = take_rows(X, positions)
             prior = None if deletion_prior is None else deletion_prior[positions]
-            keys = block_keys(row_keys(X_k, seed), prior)
+            block_key = block_keys(row_keys(X_k, seed), prior)
             selected = self._select(X_k)
-            class_rows.append(_ClassRows(X_k, positions, keys))
-            blocks.append(self._blocks(positions[selected], keys[selected]))
+            w_k = None if sample_weight is None else sample_weight[positions]
+            class_rows.append(_ClassRows(X_k, positions, block_key, w_k))
+            blocks.append(self._blocks(positions[selected], block_key[selected]))
         tasks = {k: self._task(k, class_rows[k], blocks[k], 0, None) for k in range(len(blocks))}
         results = self._train(tasks)
 
@@ -331,35 +471,47 @@ class ClassPartitionedClassifier(
             _checkpoints=[r[1] for r in results],
             score_offset_=np.array([r[2] for r in results]),
             score_scale_=np.array([r[3] for r in results]),
-            **self._priors(np.array([rows.positions.size for rows in class_rows])),
+            **self._priors(class_rows),
         )
-        self._reset_unlearning(n)
+        self._reset_unlearning(n, keys)
         return self
 
     def _select(self, X_k) -> np.ndarray:
-        if self.selection is None:
+        selection = self._fit_params["selection"]
+        if selection is None:
             return np.arange(X_k.shape[0])
-        return greedy_logdet_selection(X_k, self.selection)
+        try:
+            # The greedy selection works on dense rows: a sparse class is densified for it
+            # (its kernel rows are dense anyway).
+            X_k = X_k.toarray() if sparse.issparse(X_k) else np.asarray(X_k, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                "selection picks rows by an RBF kernel of their values, which needs numeric "
+                f"features ({exc}); use selection=None with non-numeric columns."
+            ) from exc
+        return greedy_logdet_selection(X_k, selection)
 
     def _blocks(self, positions, keys) -> list[np.ndarray]:
-        n_blocks = 1 if self.schedule_ == "fit" else self.n_blocks
+        n_blocks = 1 if self.schedule_ == "fit" else self._fit_params["n_blocks"]
         return assign_blocks(positions, keys, n_blocks)
 
     def _task(self, k, rows: _ClassRows, blocks, start_block, start_model) -> dict:
         """Keyword arguments of :func:`_train_class` for class ``k`` (its own rows only)."""
         order = np.searchsorted(rows.positions, np.concatenate(blocks))
-        estimator = seed_estimator(clone(self._template()), self._class_seeds[k])
+        template = self._fit_params["estimator"]
+        estimator = seed_estimator(clone(template), self._class_seeds[k])
         if self.schedule_ == "warm_start":
             estimator.set_params(warm_start=True)
         return {
             "estimator": estimator,
-            "X": rows.X[order],
+            "X": take_rows(rows.X, order),
+            "sample_weight": None if rows.w is None else rows.w[order],
             "block_sizes": [b.size for b in blocks],
             "label": self._labels([k])[0],
             "schedule": self.schedule_,
             "start_block": start_block,
             "start_model": start_model,
-            "norm": not isinstance(self._template(), _LOG_DENSITIES),
+            "norm": not isinstance(template, _LOG_DENSITIES),
         }
 
     def _train(self, tasks: dict) -> dict:
@@ -368,8 +520,11 @@ class ClassPartitionedClassifier(
         return dict(zip(classes, results))
 
     @staticmethod
-    def _priors(counts) -> dict:
-        return {"class_count_": counts, "class_log_prior_": np.log(counts / counts.sum())}
+    def _priors(class_rows) -> dict:
+        """Row counts and log priors (of the weight totals when fitted with weights)."""
+        counts = np.array([rows.positions.size for rows in class_rows])
+        totals = counts if class_rows[0].w is None else np.array([r.w.sum() for r in class_rows])
+        return {"class_count_": counts, "class_log_prior_": np.log(totals / totals.sum())}
 
     # -- unlearn ---------------------------------------------------------------------------
 
@@ -390,7 +545,7 @@ class ClassPartitionedClassifier(
             if not keep.any():
                 plan[int(k)] = None
                 continue
-            selected = self._select(rows.X[keep])
+            selected = self._select(take_rows(rows.X, keep))
             blocks = self._blocks(rows.positions[keep][selected], rows.keys[keep][selected])
             changed = (
                 b
@@ -417,9 +572,7 @@ class ClassPartitionedClassifier(
     def _unlearn(self, positions):
         plan = self._plan(positions)
         kept = {
-            k: _ClassRows._make(a[step.keep] for a in self._class_rows[k])
-            for k, step in plan.items()
-            if step is not None
+            k: self._class_rows[k].subset(step.keep) for k, step in plan.items() if step is not None
         }
         tasks = {}
         for k, step in plan.items():
@@ -435,20 +588,19 @@ class ClassPartitionedClassifier(
         checkpoints = list(self._checkpoints)
         offsets = self.score_offset_.copy()
         scales = self.score_scale_.copy()
-        counts = self.class_count_.copy()
+        alive = np.ones(len(class_rows), dtype=bool)
         for k, step in plan.items():
             if step is None:
-                counts[k] = 0
+                alive[k] = False
                 continue
             class_rows[k] = kept[k]
-            counts[k] = kept[k].positions.size
             blocks[k] = step.blocks
             if k in results:
                 model, new_checkpoints, offsets[k], scales[k] = results[k]
                 estimators[k] = model
                 checkpoints[k] = list(self._checkpoints[k][: step.first]) + new_checkpoints
         # A class whose rows are all forgotten leaves classes_: its label is row data.
-        alive = np.flatnonzero(counts > 0)
+        alive = np.flatnonzero(alive)
         retrained = sorted(results)
         untouched = [k for k, step in sorted(plan.items()) if step is not None and k not in results]
         costs = [self._cost(step) for step in plan.values()]
@@ -479,9 +631,24 @@ class ClassPartitionedClassifier(
             score_offset_=offsets[alive],
             score_scale_=scales[alive],
             classes_=self.classes_[alive],
-            **self._priors(counts[alive]),
+            **self._priors([class_rows[k] for k in alive]),
         )
         return report
+
+    def _check_unlearn_feasible(self, positions):
+        if self._class_rows[0].w is None:
+            return
+        # A class that keeps rows keeps a model, which needs some weight to be trained on.
+        owner = self._owners(positions)
+        for k in np.unique(owner):
+            rows = self._class_rows[k]
+            keep = ~np.isin(rows.positions, positions[owner == k])
+            if keep.any() and not rows.w[keep].sum() > 0:
+                raise ValueError(
+                    f"Unlearning these {positions.size} rows would leave class "
+                    f"{self._labels([k])[0]!r} with rows of zero sample weight only, from "
+                    "which its model cannot be trained; forget those rows too."
+                )
 
     def _estimate_unlearn_cost(self, positions):
         plan = self._plan(positions)
@@ -492,7 +659,7 @@ class ClassPartitionedClassifier(
             "rows_fitted": sum(c[1] for c in costs.values()),
         }
 
-    @available_if(lambda self: self.selection is None)
+    @available_if(lambda self: getattr(self, "_fit_params", vars(self))["selection"] is None)
     def _per_row_unlearn_cost(self) -> np.ndarray:
         """Rows retrained if each retained row alone were forgotten (used by the cost scorer).
 
@@ -522,10 +689,22 @@ class ClassPartitionedClassifier(
         cannot pair the old models with the new classes or priors (or the reverse).
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
         classes, estimators, offset, scale, log_prior = self._read_state(
             "classes_", "estimators_", "score_offset_", "score_scale_", "class_log_prior_"
         )
+        if is_dataframe(X):
+            X = _float_numbers(validate_data(self, X, skip_check_array=True, reset=False))
+        else:
+            # The fitted class models say whether they take sparse rows (a serving copy keeps
+            # no template).
+            self._check_sparse(X, estimators[0])
+            X = validate_data(
+                self,
+                X,
+                dtype=np.float64,
+                accept_sparse=self._accept_sparse(estimators[0]),
+                reset=False,
+            )
         scores = np.column_stack([est.score_samples(X) for est in estimators])
         return classes, (scores - offset) / scale + log_prior
 

@@ -11,9 +11,31 @@ from itertools import pairwise
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 MAX_SEED = np.iinfo(np.int32).max
+
+
+def is_dataframe(X) -> bool:
+    """Whether ``X`` is a pandas or polars DataFrame (checked without importing either, and
+    without scikit-learn's private helpers, which moved between its versions)."""
+    module = type(X).__module__ or ""
+    return type(X).__name__ == "DataFrame" and module.split(".")[0] in ("pandas", "polars")
+
+
+def take_rows(X, rows):
+    """Rows ``rows`` (positions or a mask) of ``X``, in the container ``X`` came in.
+
+    A DataFrame keeps its columns, dtypes and categories (pandas and polars rows are taken by
+    position, never by index label), so that the wrapped estimators see what the user gave.
+    """
+    return _safe_indexing(X, rows, axis=0)
+
+
+def slice_rows(X, lo, hi):
+    """Rows ``lo .. hi - 1`` of ``X`` by position (``.iloc`` for pandas)."""
+    return X.iloc[lo:hi] if hasattr(X, "iloc") else X[lo:hi]
 
 
 def seed_estimator(estimator, seed: int):
@@ -130,14 +152,16 @@ def train_shard(
         if informative[r] and cumulative:
             weight = None if sample_weight is None else sample_weight[:hi]
             last = r == last_informative
-            model = _fit_cumulative(estimator, model, X[:hi], y[:hi], weight, last=last)
+            model = _fit_cumulative(
+                estimator, model, slice_rows(X, 0, hi), y[:hi], weight, last=last
+            )
         elif informative[r]:
             if model is None:
                 model = clone(estimator)
             params = {} if classes is None else {"classes": classes}
             if sample_weight is not None:
                 params["sample_weight"] = sample_weight[lo:hi]
-            model.partial_fit(X[lo:hi], y[lo:hi], **params)
+            model.partial_fit(slice_rows(X, lo, hi), y[lo:hi], **params)
         if r < len(slice_sizes) - 1:
             checkpoints.append(copy.deepcopy(model))
     return model, checkpoints

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from numbers import Integral
@@ -15,6 +16,7 @@ from sklearn.base import (
     _fit_context,
     clone,
     is_classifier,
+    is_regressor,
 )
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 from sklearn.utils import check_random_state, get_tags
@@ -24,15 +26,29 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.parallel import Parallel, delayed
 from sklearn.utils.validation import (
     _check_sample_weight,
+    _check_y,
+    check_consistent_length,
     check_is_fitted,
     has_fit_parameter,
     validate_data,
 )
 
+from skunlearn._keys import check_keys
 from skunlearn.base import UnlearnerMixin
-from skunlearn.ensemble._aggregation import mean_decision, mean_proba, vote_counts
+from skunlearn.ensemble._aggregation import (
+    decision_from_proba,
+    decision_from_votes,
+    mean_proba,
+    vote_counts,
+)
 from skunlearn.ensemble._partition import assign_shards, split_slices
-from skunlearn.ensemble._shard import MAX_SEED, seed_estimator, train_shard
+from skunlearn.ensemble._shard import (
+    MAX_SEED,
+    is_dataframe,
+    seed_estimator,
+    take_rows,
+    train_shard,
+)
 from skunlearn.ensemble._store import (
     ShardStore,
     referenced_files,
@@ -43,14 +59,17 @@ from skunlearn.ensemble._store import (
 
 __all__ = ["ShardedEnsembleClassifier", "ShardedEnsembleRegressor"]
 
+logger = logging.getLogger(__name__)
 
-def _estimator_has(attr):
-    """Check the wrapped estimator (fitted or not) for ``attr``, for ``available_if``."""
 
-    def check(self):
-        return hasattr(self._template(), attr)
+def _soft_with_proba(self) -> bool:
+    """``predict_proba`` exists for a soft vote over estimators that have it."""
+    return self.aggregation == "soft" and hasattr(self._template(), "predict_proba")
 
-    return check
+
+def _is_dataframe(X) -> bool:
+    """Whether ``X`` is a pandas or polars DataFrame, which the shards get unchanged."""
+    return is_dataframe(X)
 
 
 def _output_gap(a, b) -> float:
@@ -76,6 +95,20 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
     - ``_shard_seeds[k]``: the int seed every fit of shard ``k`` uses.
     - ``_shard_of_position[i]``: the shard that held training row ``i``.
     """
+
+    # Left out of serving_copy(): the shards' rows, checkpoints, store and partition.
+    _training_state = (
+        "_shard_data",
+        "_checkpoints",
+        "_store",
+        "store_dir_",
+        "shard_indices_",
+        "slice_indices_",
+        "_shard_of_position",
+        "_class_counts",
+        "_shard_seeds",
+        "_fit_template",
+    )
 
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict"]), None],
@@ -139,7 +172,11 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         # A single shard trains in this process: a worker pool would only add start-up and
         # data transfer to the common one-row request.
         n_jobs = 1 if len(shards) == 1 else self.n_jobs
-        parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+        try:
+            parallel = Parallel(n_jobs=n_jobs, return_as="generator")
+        except ValueError:
+            # The backend cannot yield results as they come (Ray's): the log comes at the end.
+            parallel = Parallel(n_jobs=n_jobs)
         if store is None:
             calls = (delayed(train_shard)(**tasks[k]) for k in shards)
         else:
@@ -155,16 +192,22 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return out
 
+    def _fitted_template(self):
+        """The estimator as it was at the last fit: :meth:`unlearn` retrains shards with it,
+        so ``set_params`` after ``fit`` (``estimator__C=...``, ``n_shards=...``) changes the
+        next fit, never the shards an ``unlearn`` retrains."""
+        return self._fit_template
+
     def _shard_task(self, k, X, y, sample_weight, slices, classes, start_slice=0, start_model=None):
         return {
-            "estimator": seed_estimator(clone(self._template()), int(self._shard_seeds[k])),
+            "estimator": seed_estimator(clone(self._fitted_template()), int(self._shard_seeds[k])),
             "X": X,
             "y": y,
             "sample_weight": sample_weight,
             "slice_sizes": [s.size for s in slices],
             # Sliced classifiers must be told every class on their first partial_fit.
             "is_classifier": is_classifier(self),
-            "classes": classes if self.n_slices > 1 else None,
+            "classes": classes if len(slices) > 1 else None,
             "start_slice": start_slice,
             "start_model": start_model,
         }
@@ -181,15 +224,26 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
     def _validate_fit_inputs(self, X, y, sample_weight, groups, deletion_prior):
         template = self._template()
         multi_output = get_tags(template).target_tags.multi_output and not is_classifier(self)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse=["csr", "csc"],
-            dtype=None,
-            ensure_all_finite=False,
-            multi_output=multi_output,
-        )
+        # A regressor's targets must be numbers: string targets would fit and fail only at
+        # predict, deep inside the wrapped estimator.
+        y_numeric = is_regressor(self)
+        if _is_dataframe(X):
+            # The shards get the user's DataFrame (rows taken by position): its column names,
+            # dtypes and categories reach the wrapped estimator as in a plain scikit-learn fit.
+            X = validate_data(self, X, skip_check_array=True)
+            y = _check_y(y, multi_output=multi_output, y_numeric=y_numeric, estimator=self)
+            check_consistent_length(X, y)
+        else:
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse=["csr", "csc"],
+                dtype=None,
+                ensure_all_finite=False,
+                multi_output=multi_output,
+                y_numeric=y_numeric,
+            )
         if hasattr(X, "tocsr"):
             X = X.tocsr()  # shards are cut by rows
         n = X.shape[0]
@@ -232,12 +286,27 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             )
         return X, y, sample_weight, groups, deletion_prior
 
-    def _fit(self, X, y, sample_weight=None, groups=None, deletion_prior=None):
+    def _fit(self, X, y, sample_weight=None, groups=None, deletion_prior=None, keys=None):
         X, y, sample_weight, groups, deletion_prior = self._validate_fit_inputs(
             X, y, sample_weight, groups, deletion_prior
         )
         self._prepare_targets(y)
         n = X.shape[0]
+        key_index = check_keys(keys, n)
+        if groups is None and key_index is not None and self.partition == "random":
+            # Sharding by key keeps each customer in one shard: forgetting a customer
+            # retrains one shard.
+            groups = key_index.codes
+        n_units = n if groups is None else np.unique(groups).size
+        if self.n_shards > n_units:
+            logger.warning(
+                "%s: n_shards=%d exceeds the number of %s (%d): %d shards stay empty.",
+                type(self).__name__,
+                self.n_shards,
+                "rows" if groups is None else "groups (or keys)",
+                n_units,
+                self.n_shards - n_units,
+            )
         rng = check_random_state(self.random_state)
         shards = assign_shards(
             n,
@@ -249,6 +318,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             deletion_prior=deletion_prior,
         )
         self._shard_seeds = rng.randint(MAX_SEED, size=self.n_shards)
+        self._fit_template = clone(self._template())
         slices = [split_slices(s, self.n_slices) for s in shards]
 
         store = None if self.store is None else ShardStore.create(self.store)
@@ -284,7 +354,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         for k, s in enumerate(shards):
             shard_of_position[s] = k
         self._shard_of_position = shard_of_position
-        self._reset_unlearning(n)
+        self._reset_unlearning(n, keys)
         return self
 
     # -- unlearn ---------------------------------------------------------------------------
@@ -297,7 +367,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         """
         plan = {}
         shard_of = self._shard_of_position[positions]
-        shards = range(self.n_shards) if replay_all else np.unique(shard_of)
+        shards = range(len(self.shard_indices_)) if replay_all else np.unique(shard_of)
         for k in shards:
             removed = positions[shard_of == k]
             if self.shard_indices_[k].size == 0:
@@ -317,7 +387,8 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         plan = self._plan(positions)
         counts = self._retained_class_counts(plan)
         classes = None if counts is None else self.classes_[counts > 0]
-        if classes is not None and classes.size < self.classes_.size and self.n_slices > 1:
+        n_slices = len(self.slice_indices_[0])
+        if classes is not None and classes.size < self.classes_.size and n_slices > 1:
             # A class vanished: sliced shards were told every class at their first
             # partial_fit, so each must be replayed from scratch with the classes left.
             plan = self._plan(positions, replay_all=True)
@@ -333,7 +404,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             data = save_shard(self._store, f"shard{k}", shard, keep)
             start_model = self._checkpoints[k][first - 1] if first > 0 else None
             tasks[k] = self._shard_task(k, *data, new_slices, classes, first, start_model)
-        self._log(f"retraining {len(tasks)} of {self.n_shards} shards")
+        self._log(f"retraining {len(tasks)} of {len(self.shard_indices_)} shards")
         results = self._run_shards(tasks, "retrained", self._store)
 
         # Build the new state aside, then rebind: never mutate the current lists.
@@ -371,7 +442,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             "distance_bound": None,
             "shards_retrained": sorted(plan),
             "samples_retrained": sum(self._replay_size(p[1], p[2]) for p in plan.values()),
-            "slices_replayed": {k: self.n_slices - p[2] for k, p in plan.items()},
+            "slices_replayed": {k: len(p[1]) - p[2] for k, p in plan.items()},
             "empty_shards": emptied,
         }
 
@@ -454,7 +525,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         X = self._validate_X_predict(X)
         y = np.asarray(y)
         w = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        shards = range(self.n_shards) if shards is None else shards
+        shards = range(len(self.shard_indices_)) if shards is None else shards
         checked, identical, max_diff = [], [], 0.0
         classes = getattr(self, "classes_", None)
         for k in shards:
@@ -466,7 +537,8 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
                     identical.append(int(k))
                 continue
             w_k = None if w is None else w[rows]
-            task = self._shard_task(k, X[rows], y[rows], w_k, self.slice_indices_[k], classes)
+            X_k = take_rows(X, rows)
+            task = self._shard_task(k, X_k, y[rows], w_k, self.slice_indices_[k], classes)
             fresh, _ = train_shard(**task)
             outputs = ["predict"] + (["predict_proba"] if hasattr(fresh, "predict_proba") else [])
             diff = max(_output_gap(getattr(fitted, m)(X), getattr(fresh, m)(X)) for m in outputs)
@@ -497,6 +569,9 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _validate_X_predict(self, X):
         check_is_fitted(self)
+        if _is_dataframe(X):
+            # Checks the feature names and count; the shards get the DataFrame as it is.
+            return validate_data(self, X, skip_check_array=True, reset=False)
         return validate_data(
             self,
             X,
@@ -521,7 +596,13 @@ _SHARED_PARAMS_DOC = """
     estimator : estimator object, default=None
         The estimator cloned into every shard. Any scikit-learn estimator works, pipelines
         included (put preprocessing inside the shards: it then unlearns exactly too). None
-        means a decision tree. With ``n_slices > 1`` it must have ``partial_fit``.
+        means a decision tree. With ``n_slices > 1`` it must have ``partial_fit``. A pandas
+        (or polars) DataFrame reaches it as it is: each shard gets its rows by position, with
+        the column names, dtypes and categories, so column transformers selecting by name,
+        ``categorical_features="from_dtype"`` and ``set_output(transform="pandas")`` work in
+        the shards. :meth:`unlearn` retrains shards with a clone of this estimator taken at
+        ``fit``, and with the ``n_shards`` and ``n_slices`` of that fit: ``set_params`` after
+        ``fit`` (``estimator__C=...``, ``n_shards=...``) changes the next fit only.
 
     n_shards : int, default=5
         Number of disjoint shards, each trained in isolation. Forgetting a row retrains only
@@ -676,7 +757,7 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
         return DecisionTreeClassifier()
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, groups=None, deletion_prior=None):
+    def fit(self, X, y, sample_weight=None, groups=None, deletion_prior=None, keys=None):
         """Fit one estimator per shard.
 
         Parameters
@@ -694,6 +775,10 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
             Non-negative likelihood that each row will be deleted later. Likely deletions are
             packed into few shards and into their last slices, which lowers the expected cost of
             future requests.
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
+            Without ``groups``, rows are sharded by key: forgetting a key retrains one shard.
 
         Returns
         -------
@@ -705,7 +790,7 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
                 f"aggregation='soft' averages predict_proba, which "
                 f"{type(self._template()).__name__} does not have; use aggregation='hard'."
             )
-        return self._fit(X, y, sample_weight, groups, deletion_prior)
+        return self._fit(X, y, sample_weight, groups, deletion_prior, keys)
 
     def _prepare_targets(self, y):
         # Classes are known before the shards train: sliced shards pass them to partial_fit.
@@ -721,7 +806,7 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
             )
         return counts
 
-    @available_if(lambda self: self.aggregation == "soft")
+    @available_if(_soft_with_proba)
     def predict_proba(self, X):
         """Mean of the shards' class probabilities (soft aggregation only).
 
@@ -738,7 +823,7 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
         estimators, classes = self._prediction_state()
         return mean_proba(estimators, self._validate_X_predict(X), classes)
 
-    @available_if(lambda self: self.aggregation == "soft")
+    @available_if(_soft_with_proba)
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
 
@@ -754,9 +839,15 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    @available_if(_estimator_has("decision_function"))
     def decision_function(self, X):
-        """Mean of the shards' decision scores, mapped onto ``classes_``.
+        """Decision scores derived from the aggregate, consistent with :meth:`predict`.
+
+        With ``aggregation="soft"``, from the mean probabilities: for two classes the log-odds
+        of ``classes_[1]``, ``log p1 - log p0``; for more, the log-probabilities. With
+        ``aggregation="hard"``, from the votes: the share of shards voting for each class (for
+        two classes, the share for ``classes_[1]`` less the share for ``classes_[0]``). The
+        shards' own decision functions are not averaged: their scales differ from shard to
+        shard, and their mean would rank rows differently from the mean probabilities.
 
         Parameters
         ----------
@@ -766,10 +857,15 @@ class ShardedEnsembleClassifier(ClassifierMixin, _BaseShardedEnsemble):
         Returns
         -------
         scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            For two classes, the score of ``classes_[1]``, as in scikit-learn.
+            For two classes, the score of ``classes_[1]``, positive exactly where
+            :meth:`predict` returns ``classes_[1]``; otherwise one column per class of
+            ``classes_``, whose argmax is :meth:`predict`'s class.
         """
         estimators, classes = self._prediction_state()
-        return mean_decision(estimators, self._validate_X_predict(X), classes)
+        X = self._validate_X_predict(X)
+        if self.aggregation == "soft":
+            return decision_from_proba(mean_proba(estimators, X, classes))
+        return decision_from_votes(vote_counts(estimators, X, classes), len(estimators))
 
     def predict(self, X):
         """Predict class labels by aggregating the shards.
@@ -874,7 +970,7 @@ class ShardedEnsembleRegressor(RegressorMixin, _BaseShardedEnsemble):
         return DecisionTreeRegressor()
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, groups=None, deletion_prior=None):
+    def fit(self, X, y, sample_weight=None, groups=None, deletion_prior=None, keys=None):
         """Fit one estimator per shard.
 
         Parameters
@@ -889,13 +985,17 @@ class ShardedEnsembleRegressor(RegressorMixin, _BaseShardedEnsemble):
             Group (e.g. user) of each row; all rows of a group go to one shard.
         deletion_prior : array-like of shape (n_samples,), default=None
             Non-negative likelihood that each row will be deleted later.
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
+            Without ``groups``, rows are sharded by key: forgetting a key retrains one shard.
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        return self._fit(X, y, sample_weight, groups, deletion_prior)
+        return self._fit(X, y, sample_weight, groups, deletion_prior, keys)
 
     def predict(self, X):
         """Mean of the shards' predictions.

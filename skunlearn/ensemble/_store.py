@@ -26,9 +26,16 @@ import joblib
 import numpy as np
 import scipy.sparse as sp
 
-from skunlearn.ensemble._shard import train_shard
+from skunlearn.ensemble._shard import take_rows, train_shard
 
-__all__ = ["ShardStore", "StoredArray", "StoredObject", "resolve", "train_stored_shard"]
+__all__ = [
+    "ShardStore",
+    "StoredArray",
+    "StoredFrame",
+    "StoredObject",
+    "resolve",
+    "train_stored_shard",
+]
 
 # Rows are copied between files in blocks of about this many bytes, so that writing a shard
 # never holds more than one block of it in memory.
@@ -71,14 +78,145 @@ class StoredObject:
         return joblib.load(self.files[0])
 
 
+@dataclass(frozen=True)
+class StoredFrame:
+    """Reference to a pandas (or polars) DataFrame kept column by column; :meth:`load`
+    rebuilds it.
+
+    Each column is stored in files of its own (so a mixed-dtype frame is never pickled
+    whole), in one of four encodings (``encodings``):
+
+    - "values": a column with a NumPy dtype, as one memory-mappable ``.npy`` file;
+    - "category": the integer codes as ``.npy``; the ``CategoricalDtype`` (the user's own
+      list of categories, as a plain refit on the retained rows would also see it) is kept
+      in ``dtypes``;
+    - "text": a column of strings (object or string dtype, NaN or None for missing) as its
+      distinct values (fixed-width unicode ``.npy``) and an integer code per row (-1 where
+      missing);
+    - "pickle": anything else (nullable extension dtypes, mixed objects), one file per column.
+
+    The rebuilt frame has the stored columns and dtypes and a fresh ``RangeIndex``: the index
+    labels of the rows (often identifiers) are not written to disk. A polars frame is kept the
+    same way (numbers without nulls as "values", strings as "text", the rest pickled per
+    column) and rebuilt as a polars frame.
+    """
+
+    columns: tuple
+    parts: tuple
+    encodings: tuple[str, ...]
+    dtypes: tuple
+    missing: tuple  # for "text" columns: the missing value to restore (None or NaN)
+    n_rows: int
+    library: str = "pandas"  # or "polars"
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(f for part in self.parts for f in part.files)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_rows, len(self.columns))
+
+    @property
+    def nbytes(self) -> int:
+        return sum(os.path.getsize(f) for f in self.files)
+
+    def load(self):
+        if self.library == "polars":
+            return self._load_polars()
+        import pandas as pd
+
+        series = []
+        for part, encoding, dtype, missing in zip(
+            self.parts, self.encodings, self.dtypes, self.missing
+        ):
+            values = part.load()
+            if encoding == "category":
+                column = pd.Categorical.from_codes(np.asarray(values), dtype=dtype)
+            elif encoding == "text":
+                column, mask = _decoded(*values)
+                column[mask] = missing
+                # An object column stays one (pandas would infer its string dtype).
+                column = (
+                    pd.Series(column, dtype=object)
+                    if isinstance(dtype, np.dtype) and dtype.kind == "O"
+                    else pd.array(column, dtype=dtype)
+                )
+            elif encoding == "pickle":
+                column = values.reset_index(drop=True)  # the pickled Series
+            else:
+                column = np.asarray(values).view(np.ndarray)  # still mapped, not copied
+            series.append(pd.Series(column, copy=False))
+        frame = pd.concat(series, axis=1) if series else pd.DataFrame(index=range(self.n_rows))
+        frame.columns = pd.Index(self.columns, tupleize_cols=False)
+        return frame
+
+    def _load_polars(self):
+        import polars as pl
+
+        columns = []
+        for name, part, encoding, dtype in zip(
+            self.columns, self.parts, self.encodings, self.dtypes
+        ):
+            values = part.load()
+            if encoding == "text":
+                values, mask = _decoded(*values)
+                values[mask] = None
+                columns.append(pl.Series(name, values.tolist(), dtype=dtype))
+            elif encoding == "values":
+                columns.append(pl.Series(name, np.asarray(values)).cast(dtype))
+            else:
+                columns.append(values)
+        return pl.DataFrame(columns)
+
+
+def _decoded(uniques, codes):
+    """The object array of strings coded by :meth:`ShardStore._save_text`, and its mask of
+    missing values (to be filled by the caller)."""
+    codes = np.asarray(codes)
+    mask = codes < 0
+    values = (
+        np.asarray(uniques).astype(object)[np.where(mask, 0, codes)]
+        if len(uniques)
+        else (np.empty(codes.size, dtype=object))
+    )
+    return values, mask
+
+
+_REFERENCES = (StoredArray, StoredObject, StoredFrame)
+
+
 def resolve(ref):
     """The array or object behind ``ref``; anything that is not a reference is returned as is."""
-    return ref.load() if isinstance(ref, StoredArray | StoredObject) else ref
+    return ref.load() if isinstance(ref, _REFERENCES) else ref
 
 
 def referenced_files(refs) -> set[str]:
     """Paths of every file the references in ``refs`` (an iterable, None allowed) point to."""
-    return {f for ref in refs if isinstance(ref, StoredArray | StoredObject) for f in ref.files}
+    return {f for ref in refs if isinstance(ref, _REFERENCES) for f in ref.files}
+
+
+def _text_encoding(column):
+    """``(strings, missing mask, missing value)`` for a column of strings, else None.
+
+    The missing value is restored on load, so it must be a single kind (all None or all NaN).
+    """
+    values = column.to_numpy(dtype=object)
+    missing = column.isna().to_numpy()
+    present = values[~missing]
+    if not all(isinstance(v, str) for v in present):
+        return None
+    absent = values[missing]
+    if not (isinstance(column.dtype, np.dtype) and column.dtype.kind == "O"):
+        fill = None  # a string dtype: pd.array restores the dtype's own missing value
+    elif all(v is None for v in absent):
+        fill = None
+    elif all(isinstance(v, float) and v != v for v in absent):
+        fill = np.nan
+    else:
+        return None
+    strings = np.where(missing, "", values).astype(str) if values.size else np.array([], str)
+    return strings, missing, fill
 
 
 def _check_store_dtype(array) -> None:
@@ -117,11 +255,21 @@ class ShardStore:
         # A fresh name for every write: the current state's files are never overwritten.
         return os.path.join(self.directory, f"{stem}-{uuid.uuid4().hex[:10]}{suffix}")
 
-    def save_rows(self, stem: str, array, rows) -> StoredArray:
+    def save_rows(self, stem: str, array, rows) -> StoredArray | StoredFrame:
         """Write ``array[rows]`` to new files without holding more than a block in memory."""
         rows = np.asarray(rows)
         if rows.dtype == bool:
             rows = np.flatnonzero(rows)
+        if hasattr(array, "iloc") and getattr(array, "ndim", 1) == 2:
+            return self._save_frame(stem, array, rows)
+        if type(array).__module__.split(".")[0] == "polars":
+            return self._save_polars_frame(stem, array, rows)
+        if hasattr(array, "__dataframe__") or hasattr(array, "to_arrow"):
+            # Other dataframes: the rows, taken by position, pickled as one object.
+            path = self._new_path(stem, ".pkl")
+            part = take_rows(array, rows)
+            joblib.dump(part, path)
+            return StoredArray((path,), "pickle", tuple(part.shape), "frame")
         if sp.issparse(array):
             part = sp.csr_matrix(array[rows])
             files = []
@@ -146,6 +294,94 @@ class ShardStore:
         out.flush()
         del out
         return StoredArray((path,), "npy", shape, str(array.dtype))
+
+    def _save_frame(self, stem: str, frame, rows) -> StoredFrame:
+        """Write the rows ``rows`` of a pandas DataFrame, one column (or two) at a time."""
+        import pandas as pd
+
+        parts, encodings, dtypes, missing = [], [], [], []
+        everything = np.arange(rows.size)
+        for j in range(frame.shape[1]):
+            column = frame.iloc[rows, j]
+            dtype = column.dtype
+            name = f"{stem}.col{j}"
+            fill = None
+            if isinstance(dtype, pd.CategoricalDtype):
+                encoding = "category"
+                part = self.save_rows(name, np.asarray(column.cat.codes), everything)
+            elif isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
+                encoding = "values"
+                part = self.save_rows(name, column.to_numpy(), everything)
+            elif (text := _text_encoding(column)) is not None:
+                encoding = "text"
+                strings, mask, fill = text
+                part = self._save_text(name, strings, mask)
+            else:
+                encoding = "pickle"
+                path = self._new_path(name, ".pkl")
+                joblib.dump(column.reset_index(drop=True), path)
+                part = StoredObject((path,))
+            parts.append(part)
+            encodings.append(encoding)
+            dtypes.append(dtype)
+            missing.append(fill)
+        return StoredFrame(
+            tuple(frame.columns),
+            tuple(parts),
+            tuple(encodings),
+            tuple(dtypes),
+            tuple(missing),
+            int(rows.size),
+        )
+
+    def _save_text(self, name: str, strings, mask) -> _StoredPair:
+        """A column of strings as its distinct values (fixed-width unicode) and one integer
+        code per row (-1 where missing): compact for the repeated values of categories, and
+        holding only values of the stored rows."""
+        uniques, codes = np.unique(strings[~mask], return_inverse=True)
+        full = np.full(strings.shape[0], -1, dtype=np.int32)
+        full[~mask] = codes
+        return _StoredPair(
+            self.save_rows(f"{name}.values", uniques, np.arange(uniques.size)),
+            self.save_rows(f"{name}.codes", full, np.arange(full.size)),
+        )
+
+    def _save_polars_frame(self, stem: str, frame, rows) -> StoredFrame:
+        """Write the rows ``rows`` of a polars DataFrame, one column at a time: numbers
+        without nulls as ``.npy``, strings as unicode plus a null mask, the rest pickled."""
+        import polars as pl
+
+        parts, encodings = [], []
+        everything = np.arange(rows.size)
+        for j, column in enumerate(frame.get_columns()):
+            column = column.gather(rows)
+            name = f"{stem}.col{j}"
+            if (column.dtype.is_numeric() or column.dtype == pl.Boolean) and not (
+                column.null_count()
+            ):
+                encoding = "values"
+                part = self.save_rows(name, column.to_numpy(), everything)
+            elif column.dtype == pl.String:
+                encoding = "text"
+                mask = column.is_null().to_numpy()
+                strings = column.fill_null("").to_numpy().astype(str)
+                part = self._save_text(name, strings, mask)
+            else:
+                encoding = "pickle"
+                path = self._new_path(name, ".pkl")
+                joblib.dump(column, path)
+                part = StoredObject((path,))
+            parts.append(part)
+            encodings.append(encoding)
+        return StoredFrame(
+            tuple(frame.columns),
+            tuple(parts),
+            tuple(encodings),
+            tuple(frame.dtypes),
+            (None,) * frame.width,
+            int(rows.size),
+            library="polars",
+        )
 
     def save_object(self, stem: str, obj) -> StoredObject:
         """Pickle ``obj`` (a checkpoint) to a new file."""
@@ -183,11 +419,31 @@ class ShardStore:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
+@dataclass(frozen=True)
+class _StoredPair:
+    """Two stored arrays loaded together (a text column and its missing-value mask)."""
+
+    first: StoredArray
+    second: StoredArray
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return self.first.files + self.second.files
+
+    @property
+    def nbytes(self) -> int:
+        return self.first.nbytes + self.second.nbytes
+
+    def load(self):
+        return self.first.load(), self.second.load()
+
+
 def save_shard(store: ShardStore | None, stem: str, arrays, rows) -> tuple:
     """The rows ``rows`` of each array of ``arrays`` (None stays None): as new arrays when
-    ``store`` is None, else as new files of ``store``."""
+    ``store`` is None, else as new files of ``store``. Rows are taken by position, in the
+    container they came in (a DataFrame stays a DataFrame)."""
     if store is None:
-        return tuple(None if a is None else a[rows] for a in arrays)
+        return tuple(None if a is None else take_rows(a, rows) for a in arrays)
     names = ("X", "y", "sample_weight")
     return tuple(
         None if a is None else store.save_rows(f"{stem}.{name}", a, rows)

@@ -27,8 +27,10 @@ import math
 import numpy as np
 
 __all__ = [
+    "cheap_distance_bound",
     "curvature_radius",
     "distance_bound",
+    "path_staleness",
     "refined_distance_bound",
     "rounding_allowance",
     "schur_curvature_bound",
@@ -175,15 +177,103 @@ def refined_distance_bound(
     return float(right)
 
 
-def rounding_allowance(abs_terms: float, n_terms: int) -> float:
+def path_staleness(shift: float, radius: float, a0: float, a1: float, scale: float = 1.0) -> float:
+    """How far the Hessian along a Newton step can differ from the cached one, relatively.
+
+    The step goes from ``theta`` to ``theta - delta``; ``shift`` bounds every weighted row's
+    score spread between the cached Hessian's reference point and an *anchor* point (where
+    the last exact pass measured it), and ``a0``, ``a1`` are the distances of the two ends of
+    the step to the anchor. Along the segment a row's spread is at most
+    ``t(u) = shift + radius ((1 - u) a0 + u a1)`` (subadditivity of the spread, convexity of
+    the distance), so its Hessian lies between ``e^-t`` and ``e^t`` times its cached one, and
+    ``scale >= 1`` covers class weights that changed (``max(hi, 1 / lo)``). Then, with
+    ``Hbar`` the Hessian averaged along the step and ``H`` the cached one,
+    ``-k H_data <= Hbar - H <= k H_data`` for the returned ``k``::
+
+        k = scale * int_0^1 exp(t(u)) du - 1
+
+    (``1 - lo e^-t <= e^t / lo - 1`` by the arithmetic-geometric mean inequality).
+
+    Examples
+    --------
+    >>> from skunlearn.linear_model._certificate import path_staleness
+    >>> round(path_staleness(0.0, 10.0, 0.0, 1e-4), 8)  # about radius * a1 / 2
+    0.00050017
+    """
+    A = shift + radius * a0
+    x = radius * (a1 - a0)
+    if abs(x) < 1e-5:
+        phi, phi_minus_1 = 1.0 + x / 2 + x * x / 6, x / 2 + x * x / 6 * (1 + x / 4)
+    else:
+        phi = math.expm1(x) / x
+        phi_minus_1 = (math.expm1(x) - x) / x
+    if A > 700 or not math.isfinite(phi):
+        return math.inf
+    out = (scale - 1.0) * math.exp(A) * phi + math.expm1(A) * phi + phi_minus_1
+    return float(max(out, 0.0) * (1.0 + 1e-12) + 1e-15)
+
+
+def cheap_distance_bound(
+    error: float,
+    mu: float,
+    lam_max: float,
+    shift: float,
+    radius: float,
+    lo: float = 1.0,
+    hi: float = 1.0,
+) -> float:
+    """Bound on ``||theta - theta*||`` when only a bound on the gradient is known.
+
+    ``error`` bounds ``||grad F(theta)||_{H^-1}`` in the norm of the cached Hessian ``H``
+    (certified smallest eigenvalue ``mu``, largest at most ``lam_max``), whose reference
+    point is within ``shift`` (score spread) of ``theta``. Then ``||H^-1 g|| <= error /
+    sqrt(mu)`` and ``||g||_{H^-1} <= error``, and :func:`refined_distance_bound` applies.
+    Its localization is the better of :func:`distance_bound` on ``||g|| <= sqrt(lam_max)
+    error`` and the same argument in the norm of ``H``: with ``delta = theta - theta*``,
+    ``delta^T g = delta^T Hbar delta >= c(r) ||delta||_H^2`` where
+    ``c(r) = lo e^-shift (1 - e^(-R r)) / (R r)`` bounds the averaged Hessian ``Hbar`` below
+    (the spread along the segment is at most ``shift + R (1 - u) r``), and
+    ``delta^T g <= ||delta||_H error``; with ``r <= ||delta||_H / sqrt(mu)`` this gives
+    ``(1 - e^(-R r)) / R <= error e^shift / (lo sqrt(mu))``.
+
+    Examples
+    --------
+    >>> from skunlearn.linear_model._certificate import cheap_distance_bound
+    >>> b = cheap_distance_bound(1e-6, mu=1.0, lam_max=1e4, shift=0.0, radius=10.0)
+    >>> 1e-6 < b < 1.01e-6
+    True
+    """
+    if not (mu > 0 and math.isfinite(error)):
+        return math.inf
+    lo = min(1.0, lo)
+    euclid = distance_bound(math.sqrt(lam_max) * error, mu * math.exp(-shift) * lo, radius)
+    if shift < 700:
+        scaled = error * math.exp(shift) / (lo * math.sqrt(mu))
+        euclid = min(euclid, distance_bound(scaled, 1.0, radius))
+    newton = error / math.sqrt(mu)
+    return refined_distance_bound(newton, error, mu, shift, radius, lo, hi, euclid)
+
+
+def rounding_allowance(
+    abs_terms: float, n_terms: int, *, score_terms: float = 0.0, n_score_terms: int = 1
+) -> float:
     """Allowance for the floating-point error of a gradient summed over ``n_terms`` rows.
 
-    ``abs_terms`` bounds the sum of the norms of the summed terms (and of the error they carry
-    from the scores). We use the probabilistic bound of Higham & Mary (SIAM J. Sci. Comput.,
-    2019), ``lambda sqrt(n) u`` times the sum of absolute values, with a generous
-    ``lambda = 8``, rather than the worst case ``n u`` that is never approached in practice.
+    Two sources. The sum itself: ``abs_terms`` bounds the sum of the norms of the summed
+    terms, and we use the probabilistic bound of Higham & Mary (SIAM J. Sci. Comput., 2019),
+    ``lambda sqrt(n) u`` times the sum of absolute values, with a generous ``lambda = 8``,
+    rather than the worst case ``n u`` that is never approached in practice. And the error
+    each row's score carries into its term: a score is a dot product of ``n_score_terms``
+    products, off by at most ``lambda sqrt(n_score_terms) u ||xt_i|| ||theta||`` under the
+    same model, and it moves the row's term by its curvature times that, along ``xt_i``.
+    Those errors come from different rows' rounding, independent with mean zero in the
+    model, so their sum is a sum of independent random vectors of norms at most ``a_i``,
+    whose norm exceeds ``lambda ||a||_2`` with probability below ``2 exp(-lambda^2 / 2)``
+    (``4e-14`` for ``lambda = 8``): ``score_terms`` is ``||a||_2`` divided by the per-score
+    factor, so this part grows like ``sqrt(n)``, not ``n``.
     """
-    return float(8.0 * np.sqrt(max(n_terms, 1)) * _EPS * abs_terms)
+    per_score = 8.0 * np.sqrt(max(n_score_terms, 1)) * _EPS
+    return float(8.0 * np.sqrt(max(n_terms, 1)) * _EPS * abs_terms + 8.0 * per_score * score_terms)
 
 
 def _gauge_basis(k: int) -> np.ndarray:

@@ -5,8 +5,8 @@ objective at a reference point ``theta_ref``, with a certified lower bound ``mu`
 eigenvalue. Removing rows subtracts their curvature at ``theta_ref``, a low-rank downdate
 ``H - U U^T`` (one column per row, ``K`` per row for the softmax). :func:`cholesky_update`
 applies it to the factor itself, in ``O(p^2 k)`` for ``k`` columns instead of the ``p^3 / 3`` of
-a refactorization: a blocked hyperbolic downdate whose every step is a BLAS or LAPACK call on a
-block of columns (a column-by-column LINPACK loop would pay the interpreter ``p`` times).
+a refactorization: compiled rank-one passes for a few columns, a blocked hyperbolic downdate
+whose every step is a BLAS or LAPACK call for many.
 
 The certificate follows the downdate without any eigenvalue problem, because for
 ``G = U^T H^-1 U``::
@@ -14,10 +14,10 @@ The certificate follows the downdate without any eigenvalue problem, because for
     lambda_min(H - U U^T) >= lambda_min(H) (1 - lambda_max(G))
 
 (``||U^T x||^2 <= lambda_max(G) x^T H x``). ``lambda_max(G)`` is the largest leverage of the
-removed rows; the blocked downdate yields it as a by-product. It is tiny unless a removed row
-dominates some direction; when the bound has lost too much, :meth:`HessianCache.recertified`
-certifies it anew from the factor, and a downdate whose leverage reaches 0.85 is refused so
-that the caller recomputes the Hessian from the rows.
+removed rows; for one row the rank-one downdate yields it as a by-product. It is tiny unless a
+removed row dominates some direction; when the bound has lost too much,
+:meth:`HessianCache.recertified` certifies it anew from the factor, and a downdate whose
+leverage reaches 0.85 is refused so that the caller recomputes the Hessian from the rows.
 
 The cache only ever holds the curvature of retained rows: the downdated factor is the Cholesky
 factor of the retained rows' Hessian (unique, so a function of those rows alone, up to
@@ -35,6 +35,8 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import blas, lapack
 
+from skunlearn.linear_model._kernels import rank_one_update
+
 __all__ = ["DowndateError", "HessianCache", "certified_min_eigenvalue", "cholesky_update"]
 
 _EPS = np.finfo(np.float64).eps
@@ -51,6 +53,8 @@ _MAX_LEVERAGE = 0.85
 # Column blocks of the blocked update. Its cost is about p^2 (b / 2 + 2 k + k^2 / (2 b)) flops
 # plus a few calls per block: b = k balances the flops, and below 32 columns the calls dominate.
 _MIN_BLOCK = 32
+# Up to this many columns, compiled rank-one passes beat the blocked algorithm's BLAS calls.
+_SEQUENTIAL = 16
 _MAX_BLOCK = 256
 
 # Inverse iterations stop once the Rayleigh quotient has settled to this relative change.
@@ -87,20 +91,38 @@ def _cholesky(A):
 
 
 def _cho_solve(L, b):
-    # LAPACK directly: scipy's wrapper costs more than the solve itself for small p, and a
-    # Fortran-ordered factor is read in place.
-    x, info = lapack.dpotrs(L, b, lower=1)
+    # Two triangular solves straight through LAPACK: faster than dpotrs (which loops over
+    # right-hand sides) and than scipy's wrappers for small p; a Fortran-ordered factor is
+    # read in place.
+    y, info = lapack.dtrtrs(L, b, lower=1)
+    if info == 0:
+        x, info = lapack.dtrtrs(L, y, lower=1, trans=1)
     if info != 0:  # pragma: no cover - only on malformed input
-        raise linalg.LinAlgError(f"dpotrs failed with info={info}")
+        raise linalg.LinAlgError(f"dtrtrs failed with info={info}")
     return x
+
+
+def _leverage(L, U) -> float:
+    """``lambda_max(U^T (L L^T)^-1 U) = ||L^-1 U||_2^2``, from the smaller Gram matrix of
+    ``V = L^-1 U`` (``O(p^2 k)`` for the solve, ``min(p, k)^3`` for the eigenvalue)."""
+    V, info = lapack.dtrtrs(L, U, lower=1)
+    if info != 0:
+        raise DowndateError("the cached factor is singular")
+    gram = V.T @ V if V.shape[1] <= V.shape[0] else V @ V.T
+    top = float(np.linalg.eigvalsh(gram)[-1])
+    # Rounding of the solve (backward stable) and of the small eigenproblem.
+    return top * (1.0 + 1e-10) + 4.0 * (L.shape[0] + 1) * _EPS * max(top, 1.0)
 
 
 def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
     """Lower Cholesky factor of ``L L^T - U U^T`` (downdate) or ``L L^T + U U^T`` (update).
 
-    A blocked hyperbolic (downdate) or orthogonal (update) transformation, ``O(p^2 k)`` for
-    ``U`` of shape ``(p, k)``. With ``s = -1`` for a downdate and ``+1`` for an update, a block
-    of columns ``L = [[L11, 0], [L21, L22]]``, ``U = [U1; U2]`` is processed as::
+    For a few columns (the usual request), one compiled rank-one pass per column
+    (:func:`~._kernels.rank_one_update`, ``2 p^2`` flops each, no BLAS call). For many, a
+    blocked hyperbolic (downdate) or orthogonal (update) transformation whose every step is
+    a BLAS or LAPACK call, ``O(p^2 k)`` for ``U`` of shape ``(p, k)``. With ``s = -1`` for a
+    downdate and ``+1`` for an update, a block of columns ``L = [[L11, 0], [L21, L22]]``,
+    ``U = [U1; U2]`` is processed as::
 
         V    = L11^-1 U1,               T = I + s V^T V = R^T R,
         L11' = chol(L11 L11^T + s U1 U1^T),
@@ -108,9 +130,9 @@ def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
         U2'  = (U2 - L21 V) R^-1,
 
     after which ``L22 L22^T + s U2' U2'^T`` is the new trailing Schur complement, updated the
-    same way block after block. For a downdate ``I - U^T (L L^T)^-1 U = C^T C`` with
-    ``C = R_last ... R_1``, so the largest leverage ``lambda_max(U^T (L L^T)^-1 U)`` of the
-    removed columns is ``1 - sigma_min(C)^2``, read off the factorization.
+    same way block after block. The largest leverage ``lambda_max(U^T (L L^T)^-1 U)`` of
+    the removed columns is ``1 - prod_k (L'_kk / L_kk)^2`` for one column (a determinant
+    ratio the rank-one pass yields for free) and ``||L^-1 U||_2^2`` for several.
 
     Parameters
     ----------
@@ -121,14 +143,16 @@ def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
     downdate : bool
         Subtract ``U U^T`` (True) or add it (False).
     block : int, default=None
-        Columns per block; None chooses ``k`` within [32, 256].
+        Columns per block of the blocked algorithm; None takes the compiled rank-one passes
+        up to 16 columns and blocks of ``k`` columns within [32, 256] beyond.
 
     Returns
     -------
     factor : ndarray of shape (p, p)
         The new lower factor, a new Fortran-ordered array (``L`` is not modified).
     leverage : float
-        For a downdate, ``lambda_max(U^T (L L^T)^-1 U)``; 0 for an update.
+        For a downdate, an upper bound on ``lambda_max(U^T (L L^T)^-1 U)`` (rounding
+        included); 0 for an update.
 
     Raises
     ------
@@ -151,12 +175,33 @@ def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
     out = np.array(L, dtype=np.float64, order="F")
     if k == 0:
         return out, 0.0
+    if block is None and k <= _SEQUENTIAL:
+        sign = -1.0 if downdate else 1.0
+        ratio = 1.0
+        for j in range(k):
+            ratio = rank_one_update(out, np.array(U[:, j], dtype=np.float64), sign)
+            if ratio < 0:
+                raise DowndateError("the downdated Hessian is not positive definite")
+        if not downdate:
+            return out, 0.0
+        if k == 1:
+            leverage = 1.0 - ratio + 4.0 * (p + 1) * _EPS
+        else:
+            leverage = _leverage(np.asarray(L, order="F"), U)
+        return out, float(min(1.0, max(0.0, leverage)))
+    return _blocked_update(out, U, downdate, block)
+
+
+def _blocked_update(out, U, downdate, block):
+    """The blocked algorithm of :func:`cholesky_update`, on ``out`` (a copy) in place."""
+    p, k = U.shape
+    out[np.triu_indices(p, 1)] = 0.0
+    L = out.copy(order="F") if downdate else None
     sign = -1.0 if downdate else 1.0
     if block is None:
         block = min(max(_MIN_BLOCK, k), _MAX_BLOCK)
     W = np.array(U, dtype=np.float64)
     eye = np.eye(k)
-    chain = eye
     for j0 in range(0, p, block):
         j1 = min(j0 + block, p)
         L11 = out[j0:j1, j0:j1]
@@ -182,11 +227,9 @@ def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
             out[j1:, j0:j1] = panel  # L21 and U2 are views: both read before either is written
             W[j1:] = shifted
         out[j0:j1, j0:j1] = L11_new
-        chain = R @ chain
     if not downdate:
         return out, 0.0
-    smallest = float(np.linalg.svd(chain, compute_uv=False)[-1])
-    return out, max(0.0, 1.0 - smallest * smallest)
+    return out, float(min(1.0, max(0.0, _leverage(L, U))))
 
 
 def certified_min_eigenvalue(
@@ -309,6 +352,15 @@ class HessianCache:
         bound in a pass can beat the cache's (see :func:`~._newton.evaluate`).
     removed_since_refresh : int
         Rows downdated since.
+    lam_max : float
+        Upper bound on the largest eigenvalue of the factored matrix (Gershgorin at the
+        refresh; downdates only lower it, updates add at most ``||U_plus||_F^2``).
+    shrink : float
+        Factor by which the last update lowered the matrix: ``H_new >= shrink * H_old``
+        (``1 - leverage`` of the downdate; 1 after a build).
+    penalty_ref : ndarray of shape (n_features,) or None
+        Per-feature penalty weights in force when the Hessian was computed (None: all 1;
+        see :class:`~._losses.LogisticObjective`).
     """
 
     factor: np.ndarray
@@ -322,9 +374,23 @@ class HessianCache:
     mu_at_refresh: float
     mu_schur_ref: float = 0.0
     removed_since_refresh: int = 0
+    lam_max: float = np.inf
+    shrink: float = 1.0
+    penalty_ref: np.ndarray | None = None
 
     @classmethod
-    def build(cls, hessian, theta_ref, class_scale_ref, gauge, n_rows, *, seed=0, mu_schur=0.0):
+    def build(
+        cls,
+        hessian,
+        theta_ref,
+        class_scale_ref,
+        gauge,
+        n_rows,
+        *,
+        seed=0,
+        mu_schur=0.0,
+        penalty_ref=None,
+    ):
         """Factor a freshly computed Hessian and certify its smallest eigenvalue."""
         weight = _gauge_weight(hessian)
         A = _with_gauge(hessian, gauge, weight)
@@ -341,6 +407,8 @@ class HessianCache:
             rows_at_refresh=int(n_rows),
             mu_at_refresh=mu,
             mu_schur_ref=float(mu_schur),
+            lam_max=min(float(np.trace(A)), float(np.abs(A).sum(axis=1).max())),
+            penalty_ref=None if penalty_ref is None else np.array(penalty_ref, dtype=float),
         )
 
     @property
@@ -384,9 +452,11 @@ class HessianCache:
                 raise DowndateError(f"a removed row's leverage is {leverage:.3g}")
             shrink = 1.0 - leverage
         trace = self.trace - norm_minus
+        lam_max = self.lam_max
         if U_plus is not None and U_plus.shape[1]:
             factor, _ = cholesky_update(factor, U_plus, downdate=False)
             trace += float(np.sum(U_plus * U_plus))
+            lam_max += float(np.sum(U_plus * U_plus))
         # Allowance for the rounding of the downdate, backward stable like a factorization
         # of the downdated matrix (whose norm is at most the old trace plus ||U||_F^2).
         p = factor.shape[0]
@@ -397,6 +467,8 @@ class HessianCache:
             trace=trace,
             mu=max(0.0, self.mu * shrink - allowance),
             removed_since_refresh=self.removed_since_refresh + int(n_removed),
+            lam_max=lam_max + allowance,
+            shrink=max(0.0, shrink - allowance / max(self.mu, _EPS)),
         )
 
     def recertified(self, *, seed: int = 0) -> HessianCache:
@@ -419,14 +491,27 @@ class HessianCache:
             return 0.0
         return self.mu * np.exp(-score_shift) / self.mu_at_refresh
 
-    def curvature_at(self, score_shift: float, class_scale) -> float:
+    def ratio_bounds(self, class_scale, penalty=None) -> tuple[float, float]:
+        """``(lo, hi)``: every term of the Hessian now (a row's weight, a penalty weight) is
+        between ``lo`` and ``hi`` times its value in the cached one, at equal scores;
+        ``lo <= 1 <= hi``."""
+        ratios = [np.asarray(class_scale, dtype=float) / self.class_scale_ref]
+        if penalty is not None or self.penalty_ref is not None:
+            new = np.ones(1) if penalty is None else np.asarray(penalty, dtype=float)
+            ref = np.ones(1) if self.penalty_ref is None else self.penalty_ref
+            ratios.append(np.ravel(new / ref))
+        lo = min(1.0, *(float(r.min()) for r in ratios))
+        hi = max(1.0, *(float(r.max()) for r in ratios))
+        return lo, hi
+
+    def curvature_at(self, score_shift: float, class_scale, penalty=None) -> float:
         """Certified lower bound on the smallest Hessian eigenvalue at another point.
 
         ``score_shift`` is the largest change, over the weighted rows, of the spread of a
         row's scores between ``theta_ref`` and that point (``|dz_i|`` for the sigmoid,
         ``max_k dz_ik - min_k dz_ik`` for the softmax). Every row's curvature decays at most
         like ``exp(-score_shift)`` along the way (see :mod:`._certificate`); class weights
-        that shrank since the reference scale it down in proportion.
+        (and penalty weights) that shrank since the reference scale it down in proportion.
         """
-        ratio = float(np.min(np.asarray(class_scale) / self.class_scale_ref))
-        return self.mu * np.exp(-score_shift) * min(1.0, ratio)
+        lo, _ = self.ratio_bounds(class_scale, penalty)
+        return self.mu * np.exp(-score_shift) * lo

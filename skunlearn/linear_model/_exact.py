@@ -82,41 +82,46 @@ class _ExactLinearMixin(UnlearnerMixin):
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = False
+        tags.input_tags.sparse = self._sparse_supported()
         tags.array_api_support = False
         return tags
+
+    def _sparse_supported(self) -> bool:
+        """Whether ``fit`` takes sparse ``X`` with these parameters (as scikit-learn's does)."""
+        return False
 
     # -- fit -------------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, keys=None):
         """Fit the model and keep what :meth:`unlearn` needs.
 
         Parameters
         ----------
-        X : ndarray of shape (n_samples, n_features)
-            Training data (dense).
+        X : {ndarray, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse matrices are accepted where scikit-learn's estimator
+            accepts them (see the Notes of the class).
         y : ndarray of shape (n_samples,) or (n_samples, n_targets)
             Target values (one target only for :class:`BayesianRidge`).
         sample_weight : float or ndarray of shape (n_samples,), default=None
             Non-negative weight of each row.
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
 
         Returns
         -------
         self : object
             Fitted estimator.
         """
-        if sp.issparse(X):
-            raise TypeError(
-                f"{type(self).__name__} keeps exact sufficient statistics of dense rows; a "
-                "sparse matrix was passed for X. Convert it with X.toarray(), or use "
-                f"sklearn.linear_model.{type(self).__name__} if the model need not unlearn."
-            )
-        self._check_solver_params()
+        self._check_solver_params(sp.issparse(X))
         X, y = validate_data(
             self,
             X,
             y,
+            # Sparse rows are stored as CSR (memory follows the non-zeros); their moments are
+            # dense either way, so the model is the same as for the dense array.
+            accept_sparse=["csr", "csc", "coo"] if self._sparse_supported() else False,
             dtype=[np.float64, np.float32],
             y_numeric=True,
             multi_output=self._multi_output,
@@ -138,10 +143,10 @@ class _ExactLinearMixin(UnlearnerMixin):
         self._swap_state(
             _rows=rows, _stats=stats, _n_weighted=n_weighted, _last_solve=solve, **attributes
         )
-        self._reset_unlearning(n)
+        self._reset_unlearning(n, keys)
         return self
 
-    def _check_solver_params(self):
+    def _check_solver_params(self, is_sparse: bool):
         """Reject parameter combinations scikit-learn rejects (Ridge overrides)."""
 
     def _solve(self, stats: LinearMoments, rows):
@@ -277,8 +282,13 @@ _COMMON_NOTES = """
 
     The sufficient statistics are the weighted count, means and centred second moment of
     ``[X, y]``, taken about a retained row so that features with a large offset lose no
-    precision. Only dense ``X`` is supported. See :ref:`exact_linear` for the mathematics,
-    the accuracy and the cost."""
+    precision. See :ref:`exact_linear` for the mathematics, the accuracy and the cost.
+
+    Sparse ``X`` (CSR, CSC or COO) is accepted wherever scikit-learn's estimator accepts it,
+    and refused as it refuses it. The rows are stored as CSR, so their memory follows the
+    non-zeros, but the statistics are dense (``p x p``) and a row's moments are taken densely:
+    the model is the one fitted on ``X.toarray()``, up to rounding, not scikit-learn's
+    iterative sparse solution (``sparse_cg`` or ``lsqr``, good to ``tol``)."""
 
 
 class Ridge(_ExactLinearMixin, _SkRidge):
@@ -299,20 +309,31 @@ class Ridge(_ExactLinearMixin, _SkRidge):
     copy_X : bool, default=True
         Kept for compatibility: the rows are always copied.
     max_iter : int, default=None
-        Kept for compatibility; no iterative solver is used.
+        Has no effect: no iterative solver is run (see ``solver``).
     tol : float, default=1e-4
-        Kept for compatibility; no iterative solver is used.
+        Has no effect: no iterative solver is run (see ``solver``).
     solver : {{'auto', 'svd', 'cholesky', 'lsqr', 'sparse_cg', 'sag', 'saga', 'lbfgs'}}, \
 default='auto'
-        Accepted and validated as scikit-learn does ('lbfgs' only with ``positive=True``),
-        but the solution is always the exact minimiser, computed by a Cholesky factorization
-        of ``X^T X + alpha I`` (what scikit-learn's 'auto' does on dense data); iterative
-        solvers would only approximate it.
+        Every value scikit-learn accepts is accepted, and the combinations it refuses are
+        refused with its errors: 'lbfgs' only with ``positive=True``, ``positive=True`` only
+        with 'auto' or 'lbfgs'; on sparse ``X``, 'svd' never, and 'cholesky' or 'saga' not
+        with ``fit_intercept=True``. Whatever the value, the coefficients are the exact
+        minimiser of the ridge objective, from a Cholesky factorization of the statistics'
+        ``X^T X + alpha I`` (non-negative least squares on it with ``positive=True``):
+
+        - 'auto', 'cholesky', 'svd': scikit-learn's direct solvers compute the same
+          minimiser; results agree to rounding;
+        - 'lsqr', 'sparse_cg', 'sag', 'saga', 'lbfgs': scikit-learn's iterative solvers
+          approximate this minimiser to ``tol``, so results agree to that tolerance, not to
+          rounding, and ``max_iter``, ``tol`` and ``random_state`` have no effect.
+
+        ``solver_`` records the method actually used. A downdate cannot be run by an
+        iterative solver and stay exact, which is why none is run.
     positive : bool, default=False
         Constrain the coefficients to be non-negative. Solved exactly (active-set non-negative
         least squares on the Cholesky factor), where scikit-learn's 'lbfgs' approximates it.
     random_state : int, RandomState instance or None, default=None
-        Kept for compatibility; nothing is random.
+        Has no effect: nothing is random (scikit-learn uses it for 'sag' and 'saga').
 
     Attributes
     ----------
@@ -357,9 +378,13 @@ default='auto'
     _sklearn_class = _SkRidge
     _ravel_single_target = True
 
-    def _check_solver_params(self):
-        # The same rejections as scikit-learn's Ridge, so that code moving between the two
-        # behaves the same.
+    def _sparse_supported(self) -> bool:
+        # scikit-learn's rule (its Ridge.__sklearn_tags__), so the tags and fit agree with it.
+        return self.solver != "svd" and (self.solver != "cholesky" or not self.fit_intercept)
+
+    def _check_solver_params(self, is_sparse: bool):
+        # The same rejections as scikit-learn's Ridge, with its messages, so that code moving
+        # between the two behaves the same (the exact solve itself could do without them).
         if self.solver == "lbfgs" and not self.positive:
             raise ValueError(
                 "'lbfgs' solver can be used only when positive=True. Please use another solver."
@@ -369,6 +394,16 @@ default='auto'
                 f"solver='{self.solver}' does not support positive fitting. Please set the "
                 "solver to 'auto' or 'lbfgs', or set `positive=False`"
             )
+        if not is_sparse or self.positive:
+            return
+        if self.fit_intercept and self.solver not in ("auto", "lbfgs", "lsqr", "sag", "sparse_cg"):
+            raise ValueError(
+                f"solver='{self.solver}' does not support fitting the intercept on sparse data. "
+                "Please set the solver to 'auto' or 'lsqr', 'sparse_cg', 'sag', 'lbfgs' or set "
+                "`fit_intercept=False`"
+            )
+        if self.solver == "svd":
+            raise TypeError("SVD solver does not support sparse inputs currently")
 
     def _solve_statistics(self, stats, n_rows):
         xtx, xty, _ = stats.gram(self.fit_intercept)
@@ -462,6 +497,10 @@ class LinearRegression(_ExactLinearMixin, _SkLinearRegression):
     """
 
     _sklearn_class = _SkLinearRegression
+
+    def _sparse_supported(self) -> bool:
+        # scikit-learn's non-negative least squares takes dense X only.
+        return not self.positive
 
     def _solve_statistics(self, stats, n_rows):
         xtx, xty, _ = stats.gram(self.fit_intercept)

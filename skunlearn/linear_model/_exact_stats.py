@@ -9,6 +9,8 @@ is one ``split_moments`` with the rows' own moments, in time independent of ``n`
 The rows themselves are kept in a :class:`~skunlearn.utils._rowstore.RowStore` with columns
 ``"X"`` (features as fitted), ``"Y"`` (targets, 2-D float64) and ``"w"`` (weights or None):
 a request names rows by position, so their values are needed to subtract their moments.
+A sparse ``X`` is stored sparse (CSR); the moments are dense (``p x p`` whatever the input), so
+rows are densified a bounded number at a time when their moments are taken.
 
 Two numerical precautions:
 
@@ -28,6 +30,7 @@ Two numerical precautions:
 from __future__ import annotations
 
 import numpy as np
+from scipy import sparse
 
 from skunlearn.utils._moments import Moments, merge_moments, moments_of, split_moments
 from skunlearn.utils._rowstore import RowStore
@@ -73,7 +76,22 @@ def _shift_row(store):
 
 
 def _joint(X, Y):
+    X = X.toarray() if sparse.issparse(X) else X
     return np.hstack([np.asarray(X, dtype=np.float64), np.asarray(Y, dtype=np.float64)])
+
+
+def _dense_parts(chunk: dict, n_columns: int):
+    """``chunk`` as is, or, when its ``X`` is sparse, cut into row ranges whose dense joint
+    matrix takes about ``_CHUNK_BYTES`` (a chunk is sized by its dense columns only)."""
+    X = chunk["X"]
+    if not sparse.issparse(X):
+        yield chunk
+        return
+    rows = max(1, _CHUNK_BYTES // (8 * n_columns))
+    for lo in range(0, X.shape[0], rows):
+        part = slice(lo, lo + rows)
+        w = chunk["w"]
+        yield {"X": X[part], "Y": chunk["Y"][part], "w": None if w is None else w[part]}
 
 
 class LinearMoments:
@@ -129,8 +147,9 @@ class LinearMoments:
         # Chunk by chunk, merged with the stable pairwise formulas: memory stays at one chunk.
         total = None
         for chunk in store.chunks(COLUMNS, _CHUNK_BYTES):
-            part = moments_of(_joint(chunk["X"], chunk["Y"]), chunk["w"], full=True, shift=shift)
-            total = part if total is None else merge_moments(total, part)
+            for rows in _dense_parts(chunk, shift.size):
+                part = moments_of(_joint(rows["X"], rows["Y"]), rows["w"], full=True, shift=shift)
+                total = part if total is None else merge_moments(total, part)
         return cls(total, shift, position, n_features, np.zeros(shift.size))
 
     @property

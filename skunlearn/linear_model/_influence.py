@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+import weakref
+from dataclasses import dataclass, replace
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context, clone
 from sklearn.linear_model import LogisticRegression
@@ -15,22 +19,26 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from skunlearn.base import UnlearnerMixin
+from skunlearn.linear_model._certificate import rounding_allowance
 from skunlearn.linear_model._certified import draw_noise, removal_budget
 from skunlearn.linear_model._cholesky import DowndateError
 from skunlearn.linear_model._losses import LogisticObjective
 from skunlearn.linear_model._newton import (
+    Anchor,
     Problem,
     Weighting,
     build_store,
     certify,
+    cheap_step,
     evaluate,
+    gradient_error,
     minimize,
     newton_steps,
     refresh,
 )
 from skunlearn.linear_model._puma import Criterion, puma_unlearn
 
-__all__ = ["InfluenceUnlearnLogistic"]
+__all__ = ["InfluenceUnlearnLogistic", "RefitWarning"]
 
 _MAX_SEED = np.iinfo(np.int32).max
 _SOLVERS = ("lbfgs", "newton-cg", "newton-cholesky")
@@ -40,6 +48,16 @@ _MAX_DENSE_PARAMS = 2000
 # Downdates accumulate rounding; past this fraction of the rows present at the last refresh,
 # the Hessian is recomputed from the rows.
 _REFRESH_FRACTION = 0.5
+_EPS = np.finfo(np.float64).eps
+# What a request reads of the rows it removes.
+_REMOVED_COLUMNS = ("X", "target", "sample_weight", "norms")
+# The rows a request's validation took out of the store, for the _unlearn that follows it,
+# kept outside the estimator's state (neither pickled nor restored by a failed call's undo).
+_POPPED: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+class RefitWarning(UserWarning):
+    """An unlearning request fell back to training from scratch on the retained rows."""
 
 
 def _class_scale(class_weight, classes, weighted_counts) -> np.ndarray:
@@ -91,7 +109,8 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
 
     max_newton_steps : int, default=5
         Most Newton steps per request; steps stop as soon as the certified bound is below
-        ``tol * max(1, ||theta||)``. Each step costs one pass over the retained rows.
+        ``tol * max(1, ||theta||)``. The first step of a request is certified without a pass
+        when ``certificate`` allows; every further step costs one pass over the retained rows.
 
     tol : float, default=1e-6
         Relative target of the certified bound for further Newton steps.
@@ -107,6 +126,22 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         exact
         Hessian-vector products ("cg": no ``(p, p)`` matrix, each product one pass over the
         rows). "auto" takes "cholesky" up to 2000 parameters.
+
+    certificate : {"auto", "lazy", "exact"}, default="auto"
+        When a request pays an exact pass over the retained rows. Every request first takes
+        a Newton step with the cached factor and certifies it without a pass, in
+        ``O(p^2)`` (a bound that accumulates across requests; see the User Guide).
+
+        - "auto": the pass (exact gradient, further Newton steps, an exact certificate) is
+          paid only when that cheap bound exceeds ``tol * max(1, ||theta||)``: every
+          call's bound meets the target.
+        - "lazy": the pass is paid every ``pass_every`` requests (or when the cheap bound
+          is infinite or above ``max_distance``); in between, each call reports the cheap
+          bound, valid but possibly above the target. The cheapest stream of requests.
+        - "exact": every request pays the pass.
+
+    pass_every : int, default=50
+        With ``certificate="lazy"``, the most requests between two exact passes.
 
     refresh_threshold : float, default=0.5
         When the curvature the cached Hessian certifies at the current parameters has fallen
@@ -188,8 +223,9 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         ``exact`` and ``distance_bound`` (the certified bound, or None after an exact
         refit), ``method``, ``newton_steps``, ``gradient_passes``, ``hessian_refreshes``,
         ``curvature_recertifications``, ``curvature_bound`` (the certified smallest Hessian
-        eigenvalue used), ``gradient_norm``, ``refit`` and ``refit_reason``,
-        ``samples_retrained``; for
+        eigenvalue used), ``gradient_norm`` (of the exact gradient, or None when no pass was
+        paid), ``exact_pass`` (whether the call paid a pass over the rows),
+        ``requests_since_pass``, ``refit`` and ``refit_reason``, ``samples_retrained``; for
         certified removal also ``removal_budget``, ``budget_used``, ``budget_left`` and
         ``retrained``; for PUMA ``reweighted_distance_bound``, ``criterion_before``,
         ``criterion_after``, ``rows_reweighted`` and ``puma_steps``.
@@ -204,10 +240,15 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
     The objective is scikit-learn's, written in the sum form
     ``F(theta) = C sum_i s_i l_i(theta) + 1/2 ||W||^2`` (``s_i``: sample weight times class
     weight; the intercept is not penalized). The reported bound holds on every call: it is
-    computed from the exact gradient of the retained objective at the new parameters and a
-    certified lower bound on the curvature (see the User Guide). The training rows are kept
-    (the gradient needs them) and a forgotten row leaves them, and the cached Hessian, on the
-    call that forgets it.
+    computed either without a pass, from a bound on the gradient accumulated across requests
+    and the cached Hessian (``unlearn_report_["exact_pass"]`` is False), or from the exact
+    gradient of the retained objective at the new parameters, and in both cases a certified
+    lower bound on the curvature (see the User Guide). The training rows are kept (the
+    gradient needs them) and a forgotten row leaves them, and the cached Hessian, on the call
+    that forgets it. Inside :class:`skunlearn.pipeline.Pipeline`, a StandardScaler just
+    before this model does not make it refit when the scaler's statistics move: the change of
+    features is absorbed into the same certified Newton step. A request that falls back to
+    a refit warns with ``skunlearn.linear_model.RefitWarning``.
 
     Examples
     --------
@@ -223,6 +264,19 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
     True
     """
 
+    # serving_copy() is scikit-learn's LogisticRegression with the same coef_, intercept_ and
+    # classes_ (for method="certified", the published model that the guarantee is about):
+    # none of the certificate's state, PUMA's row weights or the cached curvature.
+    _serving_estimator = LogisticRegression
+    _training_state = (
+        "distance_bound_",
+        "solver_",
+        "budget_used_",
+        "n_trainings_",
+        "removal_budget_",
+        "weights_",
+    )
+
     _parameter_constraints: dict = {
         "estimator": [HasMethods(["fit", "predict_proba"]), None],
         "method": [StrOptions({"newton", "certified", "puma"})],
@@ -230,6 +284,8 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_distance": [Interval(Real, 0, None, closed="neither"), None],
         "solver": [StrOptions({"auto", "cholesky", "cg"})],
+        "certificate": [StrOptions({"auto", "lazy", "exact"})],
+        "pass_every": [Interval(Integral, 1, None, closed="left")],
         "refresh_threshold": [Interval(Real, 0, 1, closed="neither")],
         "epsilon": [Interval(Real, 0, None, closed="neither")],
         "delta": [Interval(Real, 0, 1, closed="neither")],
@@ -248,6 +304,8 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         tol=1e-6,
         max_distance=None,
         solver="auto",
+        certificate="auto",
+        pass_every=50,
         refresh_threshold=0.5,
         epsilon=1.0,
         delta=1e-4,
@@ -262,6 +320,8 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         self.tol = tol
         self.max_distance = max_distance
         self.solver = solver
+        self.certificate = certificate
+        self.pass_every = pass_every
         self.refresh_threshold = refresh_threshold
         self.epsilon = epsilon
         self.delta = delta
@@ -276,6 +336,9 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         return tags
 
     # -- configuration ---------------------------------------------------------------------
+
+    def _serving_params(self, target):
+        return self._fitted_template.get_params(deep=False)
 
     def _template(self) -> LogisticRegression:
         """The wrapped model, checked to optimize the objective this class unlearns."""
@@ -313,7 +376,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
     # -- fit -------------------------------------------------------------------------------
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, keys=None):
         """Fit the wrapped logistic regression and prepare for unlearning.
 
         Parameters
@@ -329,6 +392,9 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             them it keeps the training loss.
         y_val : array-like of shape (n_val,), default=None
             Their labels.
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
 
         Returns
         -------
@@ -356,7 +422,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         self._seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
         self._fitted_template = clone(template)
         self._swap_state(**self._train(X, y, sample_weight, np.arange(n), n, criterion, 0))
-        self._reset_unlearning(n)
+        self._reset_unlearning(n, keys)
         return self
 
     def _train(self, X, y, sample_weight, positions, n_total, criterion, training):
@@ -414,8 +480,12 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             _problem=problem,
             _theta=ev.theta,
             _gradient=ev.gradient,
-            _score_shift=ev.score_shift,
+            _gradient_error=gradient_error(ev, cache),
+            _anchor=Anchor.of(ev),
+            _since_pass=0,
             _cache=cache,
+            _input_scale=None,
+            _input_shift=None,
         )
         if noise is not None:
             state.update(
@@ -432,12 +502,19 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
     def _retained_counts_after(self, positions):
         """Rows left per class, and how many rows of positive weight are left."""
         removed = self._problem.store.take(positions, ["target", "sample_weight"])
+        return self._counts_after(removed)
+
+    def _counts_after(self, removed):
         counts = self._class_counts - np.bincount(removed["target"], minlength=self.classes_.size)
         positive = self._n_positive - int(np.count_nonzero(removed["sample_weight"] > 0))
         return counts, positive
 
     def _check_unlearn_feasible(self, positions):
-        counts, positive = self._retained_counts_after(positions)
+        # The walk over the store that finds the removed rows also builds the store without
+        # them; _unlearn reuses it for these very positions (the array validation returned).
+        removed, store, _ = self._problem.store.pop(positions, _REMOVED_COLUMNS)
+        _POPPED[self] = (positions, removed, store)
+        counts, positive = self._counts_after(removed)
         if np.count_nonzero(counts) < 2:
             left = self.classes_[counts > 0]
             raise ValueError(
@@ -452,32 +529,51 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             )
 
     def _estimate_unlearn_cost(self, positions):
+        _POPPED.pop(self, None)  # an estimate changes nothing, keeps nothing
         counts, _ = self._retained_counts_after(positions)
         n_left = self.n_samples_fit_ - self.unlearned_indices_.size - positions.size
         if np.any(counts == 0):
             return {"samples_retrained": int(n_left), "refit": True}
+        # A request pays no pass when the pass-free certificate suffices (see certificate).
+        pass_free = (
+            self._cache is not None and self.certificate != "exact" and self.method != "puma"
+        )
         return {
             "samples_retrained": 0,
             "refit": False,
+            "min_gradient_passes": 0 if pass_free else 1,
             "max_gradient_passes": int(self.max_newton_steps),
         }
 
     def _unlearn(self, positions):
-        left = self._retained_counts_after(positions)
-        store = self._problem.store.without(positions)
+        # One walk over the store takes the removed rows and builds the store without them.
+        popped = _POPPED.pop(self, None)
+        if popped is not None and popped[0] is positions:
+            removed, store = popped[1], popped[2]
+        else:
+            removed, store, _ = self._problem.store.pop(positions, _REMOVED_COLUMNS)
+        left = self._counts_after(removed)
         counts = left[0]
         if np.any(counts == 0):
             gone = self.classes_[counts == 0].tolist()
             return self._refit(store, f"no row of class {gone} is left")
         if self.method == "puma":
             return self._unlearn_puma(positions, store, left)
-        return self._unlearn_newton(positions, store, left)
+        return self._unlearn_newton(positions, store, left, removed)
 
-    def _newton_update(self, positions, store):
-        """Newton steps to the optimum of the objective without ``positions``."""
+    def _newton_update(self, positions, store, removed):
+        """A Newton step to the optimum of the objective without ``positions``, certified
+        without a pass when the policy of ``certificate`` allows, else further steps with
+        exact passes; returns an :class:`_Outcome` and the report's details."""
         old = self._problem
         obj = old.objective
-        removed = old.store.take(positions, ["X", "target", "sample_weight"])
+        scale, shift_in = self._input_scale, self._input_shift
+        pending = self.__dict__.get("_pending_input")
+        if pending is not None:
+            # The features are now served as x * a + c in the coordinates the rows are
+            # stored in: the same objective with penalty weights 1 / a^2 (see the hook).
+            scale, shift_in = pending
+            obj = replace(obj, penalty=1.0 / (scale * scale))
         removed_block = _Rows(removed, positions)
         weighted = None
         class_weight = self._fitted_template.class_weight
@@ -494,19 +590,25 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         problem = Problem(obj, store, weighting, old.noise)
         theta = self._theta
         passes = 0
-        if np.array_equal(class_scale, old.weighting.class_scale):
-            # The retained gradient at theta is the cached one minus the removed rows' terms.
+        error = self._gradient_error
+        factor = _bound_factor(scale, shift_in)
+        same_scale = np.array_equal(class_scale, old.weighting.class_scale)
+        if same_scale:
+            # The retained gradient at theta is the known one minus the removed rows' terms
+            # (computed exactly, to a rounding error added to the error bound below).
             s = old.weighting.of(removed_block)
-            grad = self._gradient - obj.C * obj.data_gradient(
-                removed["X"], removed["target"], s, theta
-            )
-            grad = obj.project(grad)
+            term = obj.C * obj.data_gradient(removed["X"], removed["target"], s, theta)
+            if obj is not old.objective:  # the penalty weights changed: exact O(p) correction
+                term = term - obj.penalty_gradient(theta) + old.objective.penalty_gradient(theta)
+            grad = obj.project(self._gradient - term)
+            term_error = self._removal_rounding(removed, s, theta, term)
         else:  # balanced class weights changed every row's weight: one more pass
             grad = evaluate(problem, theta, schur=False).gradient
             passes += 1
+            term_error = error = np.inf
         cache = self._cache
         refreshes = 0
-        shift = self._score_shift
+        shift = self._anchor.shift_at(theta)
         if cache is not None:
             try:
                 if cache.removed_since_refresh + positions.size > (
@@ -518,9 +620,50 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
                     removed["X"], ref.of(removed_block), cache.theta_ref
                 )
                 cache = cache.update(U, n_removed=positions.size)
+                # ||.||_{H^-1} grows by at most 1 / sqrt(shrink) when H shrinks.
+                error = error / np.sqrt(cache.shrink) if cache.shrink > 0 else np.inf
             except DowndateError:
                 problem, cache = refresh(problem, theta, seed=self._seed)
-                refreshes, shift = 1, 0.0
+                refreshes, shift, error = 1, 0.0, np.inf
+        since = self._since_pass + 1
+        if (
+            cache is not None
+            and self.certificate != "exact"
+            and self.method != "puma"
+            and np.isfinite(error)
+            and cache.mu > 0
+        ):
+            step = cheap_step(
+                problem, theta, grad, error + term_error / np.sqrt(cache.mu), cache, self._anchor
+            )
+            outcome = _Outcome(
+                problem=problem,
+                theta=step.theta,
+                bound=step.bound * factor,
+                mu=cache.curvature_at(step.shift, class_scale, obj.penalty),
+                cache=cache,
+                gradient=np.zeros_like(grad),
+                error=step.error,
+                anchor=self._anchor,
+                since_pass=since,
+                residual=float(np.sqrt(cache.lam_max) * step.error),
+                exact_pass=False,
+                input_scale=scale,
+                input_shift=shift_in,
+            )
+            if self._accept_cheap(outcome):
+                details = {
+                    "method": self.method,
+                    "newton_steps": 1,
+                    "gradient_passes": passes,
+                    "hessian_refreshes": 0,
+                    "curvature_recertifications": 0,
+                    "curvature_bound": outcome.mu,
+                    "gradient_norm": None,
+                    "exact_pass": False,
+                    "requests_since_pass": since,
+                }
+                return outcome, details
         result = newton_steps(
             problem,
             theta,
@@ -532,6 +675,22 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             refresh_below=self.refresh_threshold,
             seed=self._seed,
         )
+        ev = result.evaluation
+        outcome = _Outcome(
+            problem=result.problem,
+            theta=ev.theta,
+            bound=result.bound * factor,
+            mu=result.mu,
+            cache=result.cache,
+            gradient=ev.gradient,
+            error=gradient_error(ev, result.cache),
+            anchor=Anchor.of(ev),
+            since_pass=0,
+            residual=ev.grad_norm + ev.rounding,
+            exact_pass=True,
+            input_scale=scale,
+            input_shift=shift_in,
+        )
         details = {
             "method": self.method,
             "newton_steps": result.steps,
@@ -539,23 +698,54 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             "hessian_refreshes": refreshes + result.refreshes,
             "curvature_recertifications": result.recertifications,
             "curvature_bound": result.mu,
-            "gradient_norm": result.evaluation.grad_norm,
+            "gradient_norm": ev.grad_norm,
+            "exact_pass": True,
+            "requests_since_pass": 0,
         }
-        return result, details
+        return outcome, details
 
-    def _unlearn_newton(self, positions, store, left):
-        result, details = self._newton_update(positions, store)
-        ev, bound = result.evaluation, result.bound
+    def _removal_rounding(self, removed, s, theta, term):
+        """Rounding bound of the removed rows' gradient term and of its subtraction."""
+        obj = self._objective
+        norms = removed["norms"]
+        # Residuals are at most sqrt(2) in norm and curvatures at most 1/2.
+        score_error = np.sqrt(obj.n_outputs) * float(np.linalg.norm(theta))
+        allowance = rounding_allowance(
+            obj.C * np.sqrt(2.0) * float(np.abs(s) @ norms),
+            norms.size + obj.n_features,
+            score_terms=obj.C * score_error * float(np.linalg.norm(0.5 * s * norms * norms)),
+            n_score_terms=obj.n_features + 1,
+        )
+        subtraction = _EPS * (float(np.linalg.norm(self._gradient)) + float(np.linalg.norm(term)))
+        return allowance + 2.0 * subtraction
+
+    def _accept_cheap(self, outcome) -> bool:
+        """Whether a step certified without a pass is good enough for this call."""
+        bound = outcome.bound
+        if not np.isfinite(bound):
+            return False
+        if self.max_distance is not None and bound > self.max_distance:
+            return False
+        if self.method == "certified" and (
+            self.budget_used_ + outcome.residual > self.removal_budget_
+        ):
+            return False
+        if self.certificate == "lazy" and outcome.since_pass < self.pass_every:
+            return True
+        return bound <= self.tol * max(1.0, float(np.linalg.norm(outcome.theta)))
+
+    def _unlearn_newton(self, positions, store, left, removed):
+        outcome, details = self._newton_update(positions, store, removed)
+        bound = outcome.bound
         if not np.isfinite(bound):
             return self._refit(store, "no finite distance bound could be certified", details)
         if self.max_distance is not None and bound > self.max_distance:
             return self._refit(
                 store, f"the certified bound {bound:.3g} exceeds max_distance", details
             )
-        state = self._state_after(result, left)
+        state = self._state_after(outcome, left)
         if self.method == "certified":
-            residual = ev.grad_norm + ev.rounding
-            used = self.budget_used_ + residual
+            used = self.budget_used_ + outcome.residual
             if used > self.removal_budget_:
                 details["retrained"] = True
                 return self._refit(
@@ -584,20 +774,25 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             "delta": self.delta,
         }
 
-    def _state_after(self, result, left):
+    def _state_after(self, outcome, left):
         """The fitted state after Newton steps; ``left``: rows left per class and rows of
         positive weight left (see ``_retained_counts_after``)."""
-        problem, ev = result.problem, result.evaluation
-        coef, intercept = problem.objective.split(ev.theta)
+        coef, intercept = _served_params(
+            outcome.problem.objective, outcome.theta, outcome.input_scale, outcome.input_shift
+        )
         return {
-            "coef_": coef.copy(),
-            "intercept_": intercept.copy(),
-            "distance_bound_": result.bound,
-            "_problem": problem,
-            "_theta": ev.theta,
-            "_gradient": ev.gradient,
-            "_score_shift": ev.score_shift,
-            "_cache": result.cache,
+            "coef_": coef,
+            "intercept_": intercept,
+            "_input_scale": outcome.input_scale,
+            "_input_shift": outcome.input_shift,
+            "distance_bound_": outcome.bound,
+            "_problem": outcome.problem,
+            "_theta": outcome.theta,
+            "_gradient": outcome.gradient,
+            "_gradient_error": outcome.error,
+            "_anchor": outcome.anchor,
+            "_since_pass": outcome.since_pass,
+            "_cache": outcome.cache,
             "_class_counts": left[0],
             "_n_positive": left[1],
         }
@@ -619,7 +814,24 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         )
         if not np.isfinite(out.result.bound):
             return self._refit(store, "no finite distance bound could be certified")
-        state = self._state_after(out.result, left)
+        result = out.result
+        ev = result.evaluation
+        state = self._state_after(
+            _Outcome(
+                problem=result.problem,
+                theta=ev.theta,
+                bound=result.bound,
+                mu=result.mu,
+                cache=result.cache,
+                gradient=ev.gradient,
+                error=gradient_error(ev, result.cache),
+                anchor=Anchor.of(ev),
+                since_pass=0,
+                residual=ev.grad_norm + ev.rounding,
+                exact_pass=True,
+            ),
+            left,
+        )
         state["weights_"] = out.problem.weighting.multiplier
         self._swap_state(**state)
         return {
@@ -635,7 +847,19 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
 
     def _refit(self, store, reason, details=None):
         """Train from scratch on the retained rows (with fresh noise for certified removal)."""
+        warnings.warn(
+            f"InfluenceUnlearnLogistic refits on the {len(store)} retained rows: {reason}.",
+            RefitWarning,
+            stacklevel=4,
+        )
         X, target, sample_weight = (store.column(k) for k in ("X", "target", "sample_weight"))
+        pending = self.__dict__.get("_pending_input")
+        scale, shift = pending if pending is not None else (self._input_scale, self._input_shift)
+        if scale is not None:  # the rows as they are served now
+            if sparse.issparse(X) and not np.any(shift):
+                X = sparse.csr_matrix(X.multiply(scale))
+            else:
+                X = (X.toarray() if sparse.issparse(X) else X) * scale + shift
         y = self.classes_[target]
         training = getattr(self, "n_trainings_", 0)
         criterion = None
@@ -657,6 +881,40 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         if self.method == "certified":
             out.update(self._budget_details(state["budget_used_"]), retrained=True)
         return out
+
+    def _unlearn_with_input_change(self, indices, scale, shift):
+        """Forget rows while the features change to ``x * scale + shift`` (per column).
+
+        The hook :class:`skunlearn.pipeline.Pipeline` calls when a scaler before this model
+        forgot the same rows and its statistics moved: instead of refitting this model on the
+        new features, the change is absorbed into the same certified Newton step. In the
+        coordinates the rows are stored in, serving ``x * a + c`` to a model with
+        coefficients ``w`` is serving ``x`` to ``u = a w`` with the intercept shifted by
+        ``c . w``, and the L2 penalty ``||w||^2 / 2`` becomes ``sum_j u_j^2 / (2 a_j^2)``:
+        the objective only changes by its penalty weights, a diagonal term whose gradient
+        correction is exact and whose Hessian change enters the certificate like a change of
+        class weights. ``coef_`` and ``intercept_`` are then reported for the new features,
+        and so is the bound (times the norm of the change of coordinates, near 1).
+        """
+        if self.method != "newton":
+            raise ValueError("Only method='newton' absorbs a change of its input features.")
+        check_is_fitted(self)
+        scale = np.asarray(scale, dtype=np.float64)
+        shift = np.asarray(shift, dtype=np.float64)
+        if scale.shape != (self.n_features_in_,) or shift.shape != (self.n_features_in_,):
+            raise ValueError("scale and shift must have one entry per feature.")
+        if not (np.all(np.isfinite(scale)) and np.all(scale > 0) and np.all(np.isfinite(shift))):
+            raise ValueError("scale must be positive and finite, shift finite.")
+        if np.any(shift) and not self._objective.fit_intercept:
+            raise ValueError("A model without intercept cannot absorb a shift of its features.")
+        if self._input_scale is not None:  # compose with the changes absorbed so far
+            shift = self._input_shift * scale + shift
+            scale = self._input_scale * scale
+        self._pending_input = (scale, shift)
+        try:
+            return self.unlearn(indices)
+        finally:
+            self.__dict__.pop("_pending_input", None)
 
     # -- prediction ------------------------------------------------------------------------
 
@@ -738,6 +996,50 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         if scores.ndim == 1:
             return np.column_stack([log_expit(-scores), log_expit(scores)])
         return log_softmax(scores, axis=1)
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """Where a request's Newton steps ended and what the next request starts from: the
+    known part of the gradient there and a bound on the rest (in the cached Hessian's
+    inverse norm), the anchor of the cheap certificate, and ``residual``, a bound on the
+    gradient's Euclidean norm (what certified removal spends)."""
+
+    problem: Problem
+    theta: np.ndarray
+    bound: float
+    mu: float
+    cache: object
+    gradient: np.ndarray
+    error: float
+    anchor: Anchor
+    since_pass: int
+    residual: float
+    exact_pass: bool
+    input_scale: np.ndarray | None = None
+    input_shift: np.ndarray | None = None
+
+
+def _served_params(obj, theta, scale, shift):
+    """``coef_`` and ``intercept_`` for features served as ``x * scale + shift`` when the
+    parameters ``theta`` score the stored rows ``x``: ``w = u / scale``,
+    ``b = b_stored - w . shift``."""
+    coef, intercept = obj.split(theta)
+    if scale is None:
+        return coef.copy(), intercept.copy()
+    coef = coef / scale
+    intercept = intercept - coef @ shift
+    if obj.multinomial and obj.fit_intercept:  # scikit-learn's representative: sum zero
+        intercept = intercept - intercept.mean()
+    return coef, intercept
+
+
+def _bound_factor(scale, shift) -> float:
+    """Norm of the map from stored-coordinate to served parameters (see _served_params):
+    ``||M|| <= max(1, max 1/scale) + ||shift / scale||``."""
+    if scale is None:
+        return 1.0
+    return float(max(1.0, float(np.max(1.0 / scale))) + np.linalg.norm(shift / scale))
 
 
 class _Rows:

@@ -32,7 +32,7 @@ summed; :meth:`LogisticObjective.gradient` and :meth:`LogisticObjective.hessian`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
@@ -123,6 +123,11 @@ class LogisticObjective:
         Whether the model has an (unpenalized) intercept.
     C : float
         Inverse regularization strength, as in scikit-learn.
+    penalty : ndarray of shape (n_features,), default=None
+        Per-feature weights ``pi_j`` of the penalty ``1/2 sum_j pi_j ||W_:j||^2`` (None: all
+        1, scikit-learn's). A model fitted on features ``x`` that are now served as
+        ``x * a + c`` (a scaler's statistics moved) is the same model with ``pi = 1 / a^2``
+        in the old coordinates.
 
     Examples
     --------
@@ -141,6 +146,7 @@ class LogisticObjective:
     n_classes: int
     fit_intercept: bool
     C: float
+    penalty: np.ndarray | None = field(default=None, compare=False)
 
     # -- shape and layout ------------------------------------------------------------------
 
@@ -454,30 +460,53 @@ class LogisticObjective:
 
     # -- the full objective ----------------------------------------------------------------
 
+    def penalty_weights(self):
+        """``pi`` over the flat coefficients (repeated for every class), or None for all 1."""
+        if self.penalty is None:
+            return None
+        return np.tile(np.asarray(self.penalty, dtype=np.float64), self.n_outputs)
+
+    @property
+    def penalty_min(self) -> float:
+        """Smallest penalty weight (1 for scikit-learn's penalty)."""
+        return 1.0 if self.penalty is None else float(np.min(self.penalty))
+
     def penalty_gradient(self, theta):
-        """Gradient of ``1/2 ||W||^2``: the coefficients, with zeros for the intercept."""
+        """Gradient of the penalty: ``pi * coef``, with zeros for the intercept."""
         out = theta.copy()
         out[self.n_coef :] = 0.0
+        pi = self.penalty_weights()
+        if pi is not None:
+            out[: self.n_coef] *= pi
         return out
 
     def value(self, data_loss: float, theta) -> float:
-        """``F = C * data_loss + 1/2 ||W||^2``."""
+        """``F = C * data_loss + 1/2 sum pi coef^2``."""
         coef = theta[: self.n_coef]
-        return self.C * data_loss + 0.5 * float(coef @ coef)
+        pi = self.penalty_weights()
+        quad = float(coef @ coef) if pi is None else float((pi * coef) @ coef)
+        return self.C * data_loss + 0.5 * quad
 
     def gradient(self, data_gradient, theta):
         """``grad F = C * data_gradient + grad penalty``."""
         return self.C * data_gradient + self.penalty_gradient(theta)
 
     def hessian(self, data_hessian):
-        """``hess F = C * data_hessian + diag(1 on coef, 0 on intercept)``."""
+        """``hess F = C * data_hessian + diag(pi on coef, 0 on intercept)``."""
         hess = self.C * data_hessian
         idx = np.arange(self.n_coef)
-        hess[idx, idx] += 1.0
+        pi = self.penalty_weights()
+        hess[idx, idx] += 1.0 if pi is None else pi
         return hess
 
     def hessp(self, data_hessp, v):
         """``hess F @ v`` from the data part ``data_hessp = sum_i s_i hess l_i @ v``."""
         out = self.C * data_hessp
-        out[: self.n_coef] += v[: self.n_coef]
+        pi = self.penalty_weights()
+        if pi is None:
+            out[: self.n_coef] += v[: self.n_coef]
+        elif v.ndim == 1:
+            out[: self.n_coef] += pi * v[: self.n_coef]
+        else:
+            out[: self.n_coef] += pi[:, None] * v[: self.n_coef]
         return out

@@ -11,29 +11,37 @@ certifies the result (:func:`certify`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import sparse
 from scipy.sparse.linalg import LinearOperator, cg
 
 from skunlearn.linear_model._certificate import (
+    cheap_distance_bound,
     curvature_radius,
     distance_bound,
+    path_staleness,
     refined_distance_bound,
     rounding_allowance,
     schur_curvature_bound,
 )
 from skunlearn.linear_model._cholesky import HessianCache
+from skunlearn.linear_model._kernels import binary_pass, multinomial_pass
 from skunlearn.utils._rowstore import RowBlock, RowStore
 
 __all__ = [
+    "Anchor",
+    "CheapStep",
+    "Costs",
     "Evaluation",
     "NewtonResult",
     "Problem",
     "Weighting",
     "build_store",
     "certify",
+    "costs",
+    "cheap_step",
     "evaluate",
     "full_hessian",
     "minimize",
@@ -45,8 +53,11 @@ __all__ = [
 
 # Target size of a block of stored rows: large enough that a pass over the blocks costs little
 # more than one pass over a contiguous array, small enough that rewriting one block (to forget
-# a row) is cheap next to the pass.
-_BLOCK_BYTES = 4 * 2**20
+# a row) is cheap next to a request that pays no pass (tens of microseconds). Dense blocks go
+# through one compiled call each, so they can be small; sparse blocks through several NumPy
+# calls each.
+_BLOCK_BYTES = 512 * 2**10
+_SPARSE_BLOCK_BYTES = 4 * 2**20
 # Steps beyond ``max_steps`` allowed while no finite bound can be certified.
 _EXTRA_STEPS = 4
 # A Newton step that leaves more than this fraction of the gradient triggers a refresh.
@@ -66,7 +77,7 @@ def row_norms(X, fit_intercept: bool) -> np.ndarray:
 
 
 def build_store(X, target, sample_weight, positions, fit_intercept: bool) -> RowStore:
-    """Keep rows for exact gradient passes, in blocks of a few megabytes.
+    """Keep rows for exact gradient passes, in blocks of half a megabyte (dense) or four.
 
     Columns: ``X``, ``target`` (class codes), ``sample_weight`` and ``norms``
     (:func:`row_norms`). Every block owns a copy of its rows, so that no block keeps alive a
@@ -74,7 +85,8 @@ def build_store(X, target, sample_weight, positions, fit_intercept: bool) -> Row
     """
     n, d = X.shape
     per_row = 8 * (X.nnz / max(n, 1) * 1.5 if sparse.issparse(X) else d) + 32
-    block_size = max(256, int(_BLOCK_BYTES // per_row))
+    budget = _SPARSE_BLOCK_BYTES if sparse.issparse(X) else _BLOCK_BYTES
+    block_size = max(64, int(budget // per_row))
     norms = row_norms(X, fit_intercept)
     positions = np.asarray(positions, dtype=np.intp)
     starts, blocks = [], []
@@ -92,15 +104,73 @@ def build_store(X, target, sample_weight, positions, fit_intercept: bool) -> Row
 
 
 @dataclass(frozen=True)
+class Costs:
+    """Floating-point operations of the pieces of an unlearning request (a cost model, not a
+    measurement: what the choices between a stale cache, a refresh and a refit compare).
+
+    ``step``: one Newton step after the first (a pass over the retained rows, about four
+    flops per stored value and output, and two triangular solves); ``column``: the rank-one
+    downdate of the factor by one column (``2 p^2``); ``refresh``: recomputing, factoring and
+    certifying the Hessian (``n p^2`` for the rows' curvature, about ``2 p^3`` for the
+    factorization and the eigenvalue certificate); ``recertify``: certifying the smallest
+    eigenvalue again from the factor (about ``2 p^3``).
+    """
+
+    step: float
+    column: float
+    refresh: float
+    recertify: float
+
+    @property
+    def refresh_steps(self) -> float:
+        """A refresh, in Newton steps."""
+        return self.refresh / self.step
+
+    @property
+    def recertify_steps(self) -> float:
+        """A recertification, in Newton steps."""
+        return self.recertify / self.step
+
+
+def costs(problem: Problem) -> Costs:
+    """The :class:`Costs` of requests on ``problem`` (its retained rows, as stored now)."""
+    obj = problem.objective
+    p = float(obj.n_params)
+    K = obj.n_outputs
+    n = values = 0.0
+    for block in problem.store:
+        X = block.data["X"]
+        n += X.shape[0]
+        values += X.nnz if sparse.issparse(X) else X.shape[0] * X.shape[1]
+    values += n if obj.fit_intercept else 0.0
+    solve = 2.0 * p * p
+    cubic = 2.0 * p**3
+    return Costs(
+        step=4.0 * K * values + solve,
+        column=solve,
+        refresh=n * p * p + cubic,
+        recertify=cubic,
+    )
+
+
+@dataclass(frozen=True)
 class Weighting:
     """Weights of the rows in the objective: ``s_i = sample_weight_i * class_scale[t_i]``,
     times ``multiplier[position_i]`` when PUMA has reweighted rows."""
 
     class_scale: np.ndarray
     multiplier: np.ndarray | None = None
+    #: Whether every class weight is 1 (derived; blocks' weights are then their own).
+    unit: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "unit", bool(np.all(np.asarray(self.class_scale) == 1.0)))
 
     def of(self, block) -> np.ndarray:
-        """Weights of the rows of a :class:`~skunlearn.utils._rowstore.RowBlock`."""
+        """Weights of the rows of a :class:`~skunlearn.utils._rowstore.RowBlock` (read only:
+        without class weights or PUMA, the block's own sample weights)."""
+        if self.multiplier is None and self.unit:
+            return block.data["sample_weight"]
         s = block.data["sample_weight"] * self.class_scale[block.data["target"]]
         if self.multiplier is not None:
             s = s * self.multiplier[block.positions]
@@ -149,48 +219,80 @@ def evaluate(problem: Problem, theta, *, schur: bool = True, value: bool = True)
     cost ``K^2`` products with the rows, several times the gradient's ``K``: callers skip it
     when a cached Hessian certifies more). ``value``: also compute the objective (NaN
     otherwise; only line searches need it).
+
+    Dense blocks go through one compiled sweep (:mod:`._kernels`) that reads each row once
+    for its scores, its gradient term and its certificate terms; sparse blocks (and the
+    softmax's coupling blocks) through NumPy.
     """
     obj = problem.objective
     loss = 0.0
     grad = np.zeros(obj.n_params)
-    abs_terms = 0.0
-    max_norm = 0.0
-    shift = 0.0
+    K, d = obj.n_outputs, obj.n_features
+    # Compiled accumulators: gradient rows (x, 1) per output, coupling, and the statistics
+    # [loss, sum term, sum of squared score terms, max norm, max shift].
+    kgrad = np.zeros((K, d + 1))
+    kcoupling = np.zeros(d + 1 if (schur and obj.fit_intercept and K == 1) else 0)
+    stats = np.zeros(5)
+    abs_terms = score_sq = 0.0
+    max_norm = shift = 0.0
     max_rows = 0
     B = M = None
-    # A row's score error is at most ||x_i|| ||theta|| u per score (see rounding_allowance).
-    score_error = np.sqrt(obj.n_outputs) * float(np.linalg.norm(theta))
+    compiled = False
+    coef, intercept = obj.split(theta)
+    coef = np.ascontiguousarray(coef)
     for block in problem.store:
         data = block.data
         s = problem.weighting.of(block)
         norms = data["norms"]
-        terms = obj.data_terms(data["X"], data["target"], s, theta, coupling=schur, loss=value)
+        z_ref = data.get("z_ref")
+        max_rows = max(max_rows, block.positions.size)
+        X = data["X"]
+        if isinstance(X, np.ndarray) and not (schur and obj.fit_intercept and K > 1):
+            if z_ref is None:
+                shift = np.inf
+                z_ref = _NO_REF[K > 1]
+            if K == 1:
+                binary_pass(
+                    X, data["target"], s, norms, coef[0], float(intercept[0]),
+                    z_ref[:, 0] if z_ref.ndim == 2 else z_ref, kgrad[0], kcoupling, stats,
+                    value,
+                )  # fmt: skip
+            else:
+                multinomial_pass(
+                    X, data["target"], s, norms, coef, intercept, z_ref, kgrad, stats, value
+                )
+            compiled = True
+            continue
+        terms = obj.data_terms(X, data["target"], s, theta, coupling=schur, loss=value)
         loss += terms.loss
         grad += terms.gradient
-        # Each row's term and the error its score carries into it (see rounding_allowance).
-        abs_terms += float(
-            s @ (norms * (terms.residual_norms + terms.curvature * (score_error * norms)))
-        )
-        z_ref = data.get("z_ref")
-        if s.min() > 0:  # every row weighs: no masking
-            max_norm = max(max_norm, float(norms.max()))
+        abs_terms += float(s @ (norms * terms.residual_norms))
+        score_sq += float(np.sum((s * terms.curvature * norms * norms) ** 2))
+        live = s > 0
+        if live.any():
+            max_norm = max(max_norm, float(norms[live].max()))
             if z_ref is None:
                 shift = np.inf
             else:
-                shift = max(shift, float(_spread(terms.scores - z_ref).max()))
-        else:
-            live = s > 0
-            if live.any():
-                max_norm = max(max_norm, float(norms[live].max()))
-                if z_ref is None:
-                    shift = np.inf
-                else:
-                    dz = terms.scores[live] - z_ref[live]
-                    shift = max(shift, float(_spread(dz).max()))
-        max_rows = max(max_rows, block.positions.size)
+                shift = max(shift, float(_spread(terms.scores[live] - z_ref[live]).max()))
         if terms.coupling is not None:
             B = terms.coupling[0] if B is None else B + terms.coupling[0]
             M = terms.coupling[1] if M is None else M + terms.coupling[1]
+    if compiled:
+        loss += stats[0]
+        grad[: obj.n_coef] += kgrad[:, :d].ravel()
+        if obj.fit_intercept:
+            grad[obj.n_coef :] += kgrad[:, d]
+        abs_terms += stats[1]
+        score_sq += stats[2]
+        max_norm = max(max_norm, stats[3])
+        shift = max(shift, stats[4])
+        if kcoupling.size:
+            B = kcoupling[:d, None] if B is None else B + kcoupling[:d, None]
+            m = np.array([[kcoupling[d]]])
+            M = m if M is None else M + m
+    if not value:
+        loss = np.nan
     value_ = obj.value(loss, theta)
     gradient = obj.gradient(grad, theta)
     if problem.noise is not None:
@@ -199,8 +301,18 @@ def evaluate(problem: Problem, theta, *, schur: bool = True, value: bool = True)
     gradient = obj.project(gradient)
     mu_schur = 0.0
     if B is not None:
+        # The bound is for a unit penalty; a smaller one lowers it at most in proportion.
         mu_schur = schur_curvature_bound(obj.C * B, obj.C * M, gauge=obj.multinomial)
-    rounding = rounding_allowance(obj.C * abs_terms, max_rows + obj.n_features)
+        mu_schur *= min(1.0, obj.penalty_min)
+    # A row's score carries an error of at most ||x_i|| ||theta|| per score (times the
+    # allowance's factor; see rounding_allowance).
+    score_error = np.sqrt(obj.n_outputs) * float(np.linalg.norm(theta))
+    rounding = rounding_allowance(
+        obj.C * abs_terms,
+        max_rows + obj.n_features,
+        score_terms=obj.C * score_error * np.sqrt(score_sq),
+        n_score_terms=obj.n_features + 1,
+    )
     return Evaluation(
         theta=theta,
         value=value_,
@@ -211,6 +323,13 @@ def evaluate(problem: Problem, theta, *, schur: bool = True, value: bool = True)
         mu_schur=mu_schur,
         score_shift=shift,
     )
+
+
+_EPS = np.finfo(np.float64).eps
+_TINY = np.finfo(np.float64).tiny
+
+# Empty reference scores for the compiled passes (no shift to measure).
+_NO_REF = (np.zeros(0), np.zeros((0, 2)))
 
 
 def full_hessian(problem: Problem, theta):
@@ -245,6 +364,7 @@ def refresh(problem: Problem, theta, *, seed: int = 0) -> tuple[Problem, Hessian
     if obj.fit_intercept:  # the intercept-block bound of this very Hessian, as a hint
         q = obj.n_coef
         mu_schur = schur_curvature_bound(hessian[:q, q:], hessian[q:, q:], gauge=obj.multinomial)
+        mu_schur *= min(1.0, obj.penalty_min)
     cache = HessianCache.build(
         hessian,
         theta,
@@ -253,31 +373,36 @@ def refresh(problem: Problem, theta, *, seed: int = 0) -> tuple[Problem, Hessian
         len(problem.store),
         seed=seed,
         mu_schur=mu_schur,
+        penalty_ref=obj.penalty,
     )
     store = with_reference_scores(problem.store, obj, theta)
     return replace(problem, store=store), cache
 
 
-def certify(problem: Problem, ev: Evaluation, cache: HessianCache | None):
+def certify(problem: Problem, ev: Evaluation, cache: HessianCache | None, *, with_step=False):
     """Certified bound on the distance from ``ev.theta`` to the optimum, and the curvature
     bound it used.
 
     The curvature bound is the best of the cache's (carried to ``theta`` by the rows' score
     shifts) and the Schur bound computed in the pass; without an intercept, also the global
     1-strong convexity. With a cache, the bound is then sharpened with the cached Hessian
-    itself (:func:`~._certificate.refined_distance_bound`).
+    itself (:func:`~._certificate.refined_distance_bound`), localized by the better of the
+    plain bound and its analogue in the cached Hessian's norm (see
+    :func:`~._certificate.cheap_distance_bound`). ``with_step``: also return the Newton
+    direction ``H^-1 g`` the sharpening computed (None without a cache), so that a further
+    step need not solve again.
     """
+    step = None
     obj = problem.objective
     mu = ev.mu_schur
     if cache is not None:
-        mu = max(mu, cache.curvature_at(ev.score_shift, problem.weighting.class_scale))
-    global_mu = 0.0 if obj.fit_intercept else 1.0
+        mu = max(mu, cache.curvature_at(ev.score_shift, problem.weighting.class_scale, obj.penalty))
+    global_mu = 0.0 if obj.fit_intercept else obj.penalty_min
     mu = max(mu, global_mu)
     grad_norm = ev.grad_norm + ev.rounding
     bound = distance_bound(grad_norm, mu, ev.radius, global_mu)
     if cache is not None and np.isfinite(bound):
-        ratio = np.asarray(problem.weighting.class_scale) / cache.class_scale_ref
-        lo, hi = min(1.0, float(ratio.min())), max(1.0, float(ratio.max()))
+        lo, hi = cache.ratio_bounds(problem.weighting.class_scale, obj.penalty)
         # The cached Hessian is at least hess F(theta) / (hi e^shift), whose smallest
         # eigenvalue is at least the pass's Schur bound: a second certificate for mu_ref.
         mu_ref = max(cache.mu, ev.mu_schur * np.exp(-ev.score_shift) / hi)
@@ -288,10 +413,87 @@ def certify(problem: Problem, ev: Evaluation, cache: HessianCache | None):
             newton = float(np.linalg.norm(step)) * (1 + 1e-8) + ev.rounding / mu_ref
             dual = np.sqrt(max(float(ev.gradient @ step), 0.0)) * (1 + 1e-8)
             dual += ev.rounding / np.sqrt(mu_ref)
+            if ev.score_shift < 700:
+                scaled = dual * np.exp(ev.score_shift) / (lo * np.sqrt(mu_ref))
+                bound = min(bound, distance_bound(scaled, 1.0, ev.radius))
             bound = refined_distance_bound(
                 newton, dual, mu_ref, ev.score_shift, ev.radius, lo, hi, bound
             )
+    if with_step:
+        return bound, mu, step
     return bound, mu
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What the last exact pass measured, the cheap certificate's starting point.
+
+    ``theta``: where; ``shift``: the largest score spread there from the cached Hessian's
+    reference point (exact); ``radius``: ``R`` over the weighted rows then (it can only
+    shrink as rows leave).
+    """
+
+    theta: np.ndarray
+    shift: float
+    radius: float
+
+    @classmethod
+    def of(cls, ev: Evaluation) -> Anchor:
+        return cls(ev.theta, float(ev.score_shift), float(ev.radius))
+
+    def shift_at(self, theta) -> float:
+        """Bound on the score spread at ``theta`` (spreads are subadditive)."""
+        return self.shift + self.radius * float(np.linalg.norm(theta - self.theta))
+
+
+def gradient_error(ev: Evaluation, cache: HessianCache | None) -> float:
+    """Bound on the error of ``ev.gradient`` in the cached Hessian's inverse norm."""
+    if cache is None or not cache.mu > 0:
+        return np.inf
+    return float(ev.rounding / np.sqrt(cache.mu))
+
+
+@dataclass(frozen=True)
+class CheapStep:
+    """A Newton step certified without a pass (:func:`cheap_step`)."""
+
+    theta: np.ndarray
+    error: float
+    bound: float
+    shift: float
+    residual: float
+
+
+def cheap_step(problem: Problem, theta, gradient, error, cache: HessianCache, anchor: Anchor):
+    """One Newton step with the cached factor, certified in ``O(p^2)``, without a pass.
+
+    ``gradient`` is the known part ``g`` of the retained objective's gradient at ``theta``
+    and ``error`` bounds the rest, ``||grad F(theta) - g||_{H^-1}``, in the norm of the
+    cache's Hessian ``H``. The step ``delta = H^-1 g`` leaves the gradient
+    ``grad F(theta - delta) = (H - Hbar) delta + (grad F(theta) - g)`` with ``Hbar`` the
+    Hessian averaged along the step, and ``-k H <= Hbar - H <= k H`` on the data part with
+    ``k`` from :func:`~._certificate.path_staleness`, so
+    ``||(H - Hbar) delta||_{H^-1} <= k ||delta||_H`` (see the User Guide for the proof).
+    Returns the step with the new error bound (the known part is now zero) and the distance
+    bound it certifies (:func:`~._certificate.cheap_distance_bound`).
+    """
+    obj = problem.objective
+    lo, hi = cache.ratio_bounds(problem.weighting.class_scale, obj.penalty)
+    direction = obj.project(cache.solve(gradient))
+    step_norm = float(np.sqrt(max(float(gradient @ direction), 0.0)))  # ||delta||_H
+    new = obj.project(theta - direction)
+    a0 = float(np.linalg.norm(theta - anchor.theta))
+    a1 = float(np.linalg.norm(new - anchor.theta))
+    k = path_staleness(anchor.shift, anchor.radius, a0, a1, max(hi, 1.0 / lo))
+    # The solves are backward stable: g - H delta is at most a rounding multiple of
+    # trace(H) ||delta||, which the inverse norm divides by sqrt(mu) at most.
+    p = obj.n_params
+    solve = 4.0 * (p + 1) * _EPS * cache.trace * float(np.linalg.norm(direction))
+    residual = k * step_norm * (1.0 + 1e-12) + solve / np.sqrt(max(cache.mu, _TINY))
+    err = float(error + residual)
+    shift = anchor.shift + anchor.radius * a1
+    bound = cheap_distance_bound(err, cache.mu, cache.lam_max, shift, anchor.radius, lo, hi)
+    return CheapStep(new, err, bound, shift, residual)
 
 
 def _cg_direction(problem: Problem, theta, gradient, *, rtol=1e-10, maxiter=200):
@@ -304,7 +506,8 @@ def _cg_direction(problem: Problem, theta, gradient, *, rtol=1e-10, maxiter=200)
     for block in problem.store:
         diag += obj.data_hessian_diag(block.data["X"], problem.weighting.of(block), theta)
     diag = obj.C * diag
-    diag[: obj.n_coef] += 1.0
+    pi = obj.penalty_weights()
+    diag[: obj.n_coef] += 1.0 if pi is None else pi
     weight = float(max(np.mean(diag), 1.0))
     n_products = [0]
 
@@ -405,6 +608,7 @@ def newton_steps(
     obj = problem.objective
     steps = passes = refreshes = recertifications = extra = 0
     contraction = None
+    certified = (None, None)  # (cache, its direction at the current point) from certify
     while True:
         if cache is not None:
             # A step with a Hessian exact at its point converges quadratically; one that
@@ -428,7 +632,10 @@ def newton_steps(
                 )
                 refreshes += refreshed
                 recertifications += recertified
-            direction = cache.solve(gradient)
+            if certified[0] is cache and certified[1] is not None:
+                direction = certified[1]  # certify solved with this very factor already
+            else:
+                direction = cache.solve(gradient)
         else:
             direction, products = _cg_direction(problem, theta, gradient)
             passes += products
@@ -438,8 +645,12 @@ def newton_steps(
         steps += 1
         contraction = ev.grad_norm / max(float(np.linalg.norm(gradient)), np.finfo(float).tiny)
         score_shift, gradient = ev.score_shift, ev.gradient
-        bound, mu = certify(problem, ev, cache)
+        bound, mu, step = certify(problem, ev, cache, with_step=True)
+        certified = (cache, step)
         if bound <= tol * max(1.0, float(np.linalg.norm(theta))):
+            break
+        if ev.grad_norm <= ev.rounding:
+            # The gradient is at its rounding level: no further step can lower the bound.
             break
         if steps >= max_steps + extra:
             if np.isfinite(bound) or extra == _EXTRA_STEPS:

@@ -270,9 +270,11 @@ def puma_unlearn(
         retained = multiplier[final.store.positions()]
         # Curvature of the plain objective >= that of the reweighted one / max multiplier.
         ratio = min(1.0, 1.0 / max(float(retained.max()), 1e-300))
-        cached = result.cache.curvature_at(ev_plain.score_shift, plain.weighting.class_scale)
+        cached = result.cache.curvature_at(
+            ev_plain.score_shift, plain.weighting.class_scale, obj.penalty
+        )
         mu = max(mu, ratio * cached)
-    global_mu = 0.0 if obj.fit_intercept else 1.0
+    global_mu = 0.0 if obj.fit_intercept else obj.penalty_min
     plain_bound = distance_bound(
         ev_plain.grad_norm + ev_plain.rounding, max(mu, global_mu), ev_plain.radius, global_mu
     )

@@ -9,6 +9,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.utils.validation import check_is_fitted
 
 from skunlearn.base import is_unlearner
+from skunlearn.utils._stateless import learns_from_rows
 
 __all__ = ["expected_unlearn_cost", "make_unlearn_cost_scorer", "unlearn_cost_scorer"]
 
@@ -17,9 +18,27 @@ __all__ = ["expected_unlearn_cost", "make_unlearn_cost_scorer", "unlearn_cost_sc
 _PROBE_SEED = 0
 
 
-def _final_unlearner(estimator):
-    """The estimator whose cost is measured: the last step of (nested) pipelines."""
-    while isinstance(estimator, Pipeline):
+def _measured_unlearner(estimator):
+    """The estimator whose requests are costed.
+
+    A skunlearn :class:`~skunlearn.pipeline.Pipeline` is itself an unlearner, and its estimate
+    counts every step (a changed transform refits the later steps on every row). A
+    scikit-learn pipeline cannot unlearn: it is costed by its final step only when every step
+    before it learns nothing from the rows (passthrough or stateless transformers).
+    """
+    while isinstance(estimator, Pipeline) and not is_unlearner(estimator):
+        fitted = [
+            name
+            for name, step in estimator.steps[:-1]
+            if step is not None and not isinstance(step, str) and learns_from_rows(step)
+        ]
+        if fitted:
+            raise TypeError(
+                f"This scikit-learn Pipeline cannot unlearn: its steps {fitted} learned from "
+                "every row, and forgetting one would mean refitting them and every later step. "
+                "Use skunlearn.pipeline.Pipeline (whose cost counts every step), or put the "
+                "preprocessing inside the shards of a sharded ensemble."
+            )
         estimator = estimator.steps[-1][1]
     if not is_unlearner(estimator):
         raise TypeError(
@@ -40,8 +59,10 @@ def expected_unlearn_cost(estimator, *, normalize=True, n_probes=100) -> float:
     Parameters
     ----------
     estimator : estimator
-        A fitted unlearner, or a fitted pipeline whose final step is one (the cost of the final
-        step is measured).
+        A fitted unlearner. A :class:`skunlearn.pipeline.Pipeline` is costed as a whole: a
+        request that changes a transform (a scaler's statistics move whenever a row leaves)
+        refits every later step on all rows, and the cost says so. A scikit-learn pipeline is
+        accepted when only its final step learns from the rows.
     normalize : bool, default=True
         Divide by the number of retained rows, giving the expected fraction of the training
         set retrained by one deletion.
@@ -81,7 +102,7 @@ def expected_unlearn_cost(estimator, *, normalize=True, n_probes=100) -> float:
     """
     if not isinstance(n_probes, Integral) or isinstance(n_probes, bool) or n_probes < 1:
         raise ValueError(f"n_probes must be a positive integer, got {n_probes!r}.")
-    model = _final_unlearner(estimator)
+    model = _measured_unlearner(estimator)
     n_retained = model.n_samples_fit_ - len(model.unlearned_indices_)
     per_row = getattr(model, "_per_row_unlearn_cost", None)
     cost = float(np.mean(per_row())) if per_row is not None else _probed_cost(model, n_probes)

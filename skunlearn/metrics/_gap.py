@@ -36,8 +36,8 @@ def paired_outputs(model, reference, X, method: str) -> tuple[np.ndarray, np.nda
     if method == "predict_proba":
         classes = np.union1d(model.classes_, reference.classes_)
         return proba_on(model, X, classes), proba_on(reference, X, classes)
-    a = np.asarray(getattr(model, method)(X))
-    b = np.asarray(getattr(reference, method)(X))
+    a = _dense(getattr(model, method)(X))
+    b = _dense(getattr(reference, method)(X))
     if a.shape != b.shape:
         raise ValueError(
             f"The models' {method} outputs have different shapes {a.shape} and {b.shape}; "
@@ -46,6 +46,11 @@ def paired_outputs(model, reference, X, method: str) -> tuple[np.ndarray, np.nda
     if are_labels(model, method):
         return a, b
     return a.astype(float), b.astype(float)
+
+
+def _dense(output) -> np.ndarray:
+    """An output as an ndarray (a sparse transform, e.g. one-hot codes, made dense)."""
+    return np.asarray(output.toarray() if hasattr(output, "toarray") else output)
 
 
 def are_labels(model, method: str) -> bool:

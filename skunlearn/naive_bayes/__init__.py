@@ -1,7 +1,7 @@
 """Naive Bayes classifiers that forget training rows exactly.
 
 Drop-in replacements for :mod:`sklearn.naive_bayes`: change the import and the fitted model
-gains :meth:`~skunlearn.base.UnlearnerMixin.unlearn`, which subtracts the forgotten rows'
+gains :meth:`~skunlearn.UnlearnerMixin.unlearn`, which subtracts the forgotten rows'
 sufficient statistics at a cost that does not grow with the training set.
 """
 

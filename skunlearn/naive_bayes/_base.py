@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import _fit_context
+from sklearn.naive_bayes import _BaseNB
 from sklearn.utils.validation import _check_sample_weight
 
 from skunlearn.base import UnlearnerMixin, _show
 from skunlearn.utils._moments import dd_sub
 from skunlearn.utils._rowstore import RowStore, concat_rows
+from skunlearn.utils._state import UnlearnOnCopyMixin, reads_one_state
 
 # Rows per copy-on-write block: forgetting one row copies one block of this many rows.
 _BLOCK_SIZE = 512
@@ -58,12 +60,13 @@ def subtract_counted(total, part) -> tuple:
     return np.where(empty, 0.0, hi), np.where(empty, 0.0, lo), support
 
 
-class _DecrementalNBMixin(UnlearnerMixin):
+class _DecrementalNBMixin(UnlearnOnCopyMixin, UnlearnerMixin):
     """Fit, row storage, positions across batches and class bookkeeping for naive Bayes.
 
     Subclasses implement ``_start_statistics(X, y, sample_weight, declared)`` (a new model,
     from ``fit`` or the first ``partial_fit``) and ``_add_batch(X, y, sample_weight)`` (a later
-    ``partial_fit`` batch), both after scikit-learn's own fit of the same rows.
+    ``partial_fit`` batch), both after scikit-learn's own fit of the same rows, and
+    ``_unlearn_aside(positions)`` (see :class:`~skunlearn.utils._state.UnlearnOnCopyMixin`).
 
     Fitted private state:
 
@@ -79,8 +82,15 @@ class _DecrementalNBMixin(UnlearnerMixin):
     def _prior_param(self):
         raise NotImplementedError
 
+    # scikit-learn's code reads the fitted attributes one at a time to predict: a prediction
+    # runs on a copy taken in one read (and an unlearn on a copy swapped in at once).
+    predict = reads_one_state(_BaseNB.predict)
+    predict_proba = reads_one_state(_BaseNB.predict_proba)
+    predict_log_proba = reads_one_state(_BaseNB.predict_log_proba)
+    predict_joint_log_proba = reads_one_state(_BaseNB.predict_joint_log_proba)
+
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, keys=None):
         """Fit the classifier according to ``X``, ``y``.
 
         The rows get the positions ``0 .. n_samples - 1`` that :meth:`unlearn` takes.
@@ -96,6 +106,10 @@ class _DecrementalNBMixin(UnlearnerMixin):
         sample_weight : array-like of shape (n_samples,), default=None
             Weights applied to individual samples (1. for unweighted).
 
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
+
         Returns
         -------
         self : object
@@ -103,6 +117,7 @@ class _DecrementalNBMixin(UnlearnerMixin):
         """
         super().fit(X, y, sample_weight=sample_weight)
         self._start_statistics(X, y, sample_weight, declared=False)
+        self._fit_keys(keys)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)

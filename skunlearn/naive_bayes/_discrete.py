@@ -120,7 +120,7 @@ class _DecrementalDiscreteNB(_DecrementalNBMixin):
 
     # -- unlearn ---------------------------------------------------------------------------
 
-    def _unlearn(self, positions):
+    def _unlearn_aside(self, positions):
         X_r, codes, w_r, store = self._pop_rows(positions)
         n_classes = len(self.classes_)
         class_index = self._current_index(codes)

@@ -203,7 +203,7 @@ class GaussianNB(_DecrementalNBMixin, _SkGaussianNB):
             )
         )
 
-    def _unlearn(self, positions):
+    def _unlearn_aside(self, positions):
         X_r, codes, w_r, store = self._pop_rows(positions)
         X_r = np.asarray(X_r, dtype=np.float64)
         n_classes, n_batches = self._fit_classes.size, self._batch_starts.size

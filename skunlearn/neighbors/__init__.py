@@ -1,7 +1,7 @@
 """Nearest-neighbour estimators that forget training rows exactly.
 
 Drop-in replacements for :mod:`sklearn.neighbors`: change the import and the fitted model
-gains :meth:`~skunlearn.base.UnlearnerMixin.unlearn`, which removes rows from the stored data
+gains :meth:`~skunlearn.UnlearnerMixin.unlearn`, which removes rows from the stored data
 and rebuilds only the index blocks that held them.
 """
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 from sklearn.neighbors import KNeighborsClassifier as _SkKNeighborsClassifier
 
 from skunlearn.neighbors import _docs
-from skunlearn.neighbors._base import _BlockedNeighborsMixin
+from skunlearn.neighbors._base import _NeighborsUnlearnerMixin
 
 __all__ = ["KNeighborsClassifier"]
 
 
-class KNeighborsClassifier(_BlockedNeighborsMixin, _SkKNeighborsClassifier):
+class KNeighborsClassifier(_NeighborsUnlearnerMixin, _SkKNeighborsClassifier):
     """Classifier implementing the k-nearest neighbors vote that can forget training rows.
 
     A drop-in replacement for :class:`sklearn.neighbors.KNeighborsClassifier` (same
     parameters, fitted attributes and predictions) with one more method, :meth:`unlearn`,
-    which removes rows from the stored data and rebuilds only the index blocks that held
-    them. Predictions equal those of scikit-learn's estimator refitted on the retained rows.
+    which removes rows from the stored data and rebuilds the index over the rows left.
+    Predictions equal those of scikit-learn's estimator refitted on the retained rows, ties
+    included.
 
     Read more in the :ref:`User Guide <decremental>`.
 
@@ -58,9 +59,45 @@ class KNeighborsClassifier(_BlockedNeighborsMixin, _SkKNeighborsClassifier):
     >>> ref = KNeighborsClassifier(n_neighbors=3).fit(X[3:], y[3:])
     >>> bool(np.array_equal(clf.kneighbors(X)[1], ref.kneighbors(X)[1]))
     True
-    >>> clf.unlearn_report_["blocks_rebuilt"]
-    1
+    >>> clf.unlearn_report_["samples_retrained"]  # the index is rebuilt over the rows left
+    147
     """
+
+    _sklearn_class = _SkKNeighborsClassifier
+
+    def predict(self, X):
+        """Predict the class labels for the provided data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), \
+                or (n_queries, n_indexed) if metric == 'precomputed', or None
+            Test samples. If None, predictions for all retained training rows are returned
+            (each row not being its own neighbour).
+
+        Returns
+        -------
+        y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
+            Class labels for each data sample.
+        """
+        return self._query_index().predict(X)
+
+    def predict_proba(self, X):
+        """Return probability estimates for the test data X.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), \
+                or (n_queries, n_indexed) if metric == 'precomputed', or None
+            Test samples. If None, predictions for all retained training rows are returned.
+
+        Returns
+        -------
+        p : ndarray of shape (n_queries, n_classes), or a list of such arrays
+            The class probabilities of the input samples, columns in the order of
+            ``classes_``.
+        """
+        return self._query_index().predict_proba(X)
 
 
 KNeighborsClassifier.__doc__ = _docs.fill(KNeighborsClassifier.__doc__)

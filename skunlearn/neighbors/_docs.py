@@ -5,11 +5,11 @@ PARAMETERS = """
         Number of neighbors to use by default for :meth:`kneighbors` queries.
 
     algorithm : {'auto', 'ball_tree', 'kd_tree', 'brute'}, default='auto'
-        Algorithm used within each block of rows. 'auto' follows scikit-learn's choice for
-        the whole training set (and follows it again after rows are forgotten).
+        Algorithm used to compute the nearest neighbors, as in scikit-learn. 'auto' chooses
+        from the retained rows again after rows are forgotten, as a refit would.
 
     leaf_size : int, default=30
-        Leaf size passed to the trees of the blocks.
+        Leaf size passed to the KD or ball tree.
 
     p : float, default=2
         Power parameter for the Minkowski metric.
@@ -24,7 +24,7 @@ PARAMETERS = """
         Additional keyword arguments for the metric function.
 
     n_jobs : int, default=None
-        The number of parallel jobs to run for neighbors search within a block.
+        The number of parallel jobs to run for neighbors search.
 """
 
 ATTRIBUTES = """
@@ -52,18 +52,19 @@ ATTRIBUTES = """
 
     unlearn_report_ : dict or None
         Report of the last :meth:`unlearn` call: ``n_removed``, ``indices``, ``exact``
-        (always True), ``distance_bound`` (None), ``blocks_rebuilt``, ``rows_reindexed``
-        (rows of the rebuilt blocks) and ``seconds``.
+        (always True), ``distance_bound`` (None), ``samples_retrained`` (rows the new index
+        was built over), ``algorithm`` (the algorithm of the new index) and ``seconds``.
 """
 
 NOTES = """
-    The training rows are kept in their original order in blocks of consecutive rows (at
-    most 48 blocks of at least 2048 rows), each with its own scikit-learn index; a query asks
-    every block and merges the answers, and :meth:`unlearn` rebuilds only the blocks that
-    held the forgotten rows. Neighbours and distances equal those of scikit-learn's estimator
-    refitted on the retained rows; equidistant neighbours come in training order (scikit-learn
-    leaves their order to the search algorithm, so on data with ties a refit may list them,
-    or pick among them at the k-th place, differently).
+    The fitted state is scikit-learn's estimator of the same name, with the parameters of the
+    last fit, fitted on the retained rows in training order; it answers every query, and
+    :meth:`unlearn` replaces it by one fitted on the rows left. Neighbours, distances, their
+    order among equidistant rows and every prediction are therefore those of scikit-learn's
+    estimator refitted on the retained rows, bit for bit (scikit-learn's brute force and its
+    trees each order tied neighbours their own way, which no merge of partial searches
+    reproduces). Forgetting costs what building that index costs: a copy of the rows for
+    brute force, a tree build for the KD and ball trees.
 """
 
 

@@ -5,19 +5,19 @@ from __future__ import annotations
 from sklearn.neighbors import KNeighborsRegressor as _SkKNeighborsRegressor
 
 from skunlearn.neighbors import _docs
-from skunlearn.neighbors._base import _BlockedNeighborsMixin
+from skunlearn.neighbors._base import _NeighborsUnlearnerMixin
 
 __all__ = ["KNeighborsRegressor"]
 
 
-class KNeighborsRegressor(_BlockedNeighborsMixin, _SkKNeighborsRegressor):
+class KNeighborsRegressor(_NeighborsUnlearnerMixin, _SkKNeighborsRegressor):
     """Regression based on k-nearest neighbors that can forget training rows.
 
     A drop-in replacement for :class:`sklearn.neighbors.KNeighborsRegressor` (same
     parameters, fitted attributes and predictions) with one more method, :meth:`unlearn`,
-    which removes rows (and their targets) from the stored data and rebuilds only the index
-    blocks that held them. Predictions equal those of scikit-learn's estimator refitted on
-    the retained rows.
+    which removes rows (and their targets) from the stored data and rebuilds the index over
+    the rows left. Predictions equal those of scikit-learn's estimator refitted on the
+    retained rows, ties included.
 
     Read more in the :ref:`User Guide <decremental>`.
 
@@ -54,6 +54,25 @@ class KNeighborsRegressor(_BlockedNeighborsMixin, _SkKNeighborsRegressor):
     >>> bool(np.array_equal(reg.predict(X), ref.predict(X)))
     True
     """
+
+    _sklearn_class = _SkKNeighborsRegressor
+
+    def predict(self, X):
+        """Predict the target for the provided data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), \
+                or (n_queries, n_indexed) if metric == 'precomputed', or None
+            Test samples. If None, predictions for all retained training rows are returned
+            (each row not being its own neighbour).
+
+        Returns
+        -------
+        y : ndarray of shape (n_queries,) or (n_queries, n_outputs)
+            Target values.
+        """
+        return self._query_index().predict(X)
 
 
 KNeighborsRegressor.__doc__ = _docs.fill(KNeighborsRegressor.__doc__)

@@ -2,30 +2,22 @@
 
 from __future__ import annotations
 
-import numpy as np
 from sklearn.neighbors import NearestNeighbors as _SkNearestNeighbors
-from sklearn.utils.validation import check_is_fitted
 
 from skunlearn.neighbors import _docs
-from skunlearn.neighbors._base import _BlockedNeighborsMixin, _with_columns
+from skunlearn.neighbors._base import _NeighborsUnlearnerMixin
 
 __all__ = ["NearestNeighbors"]
 
 
-def _as_object_array(parts):
-    out = np.empty(len(parts), dtype=object)
-    out[:] = parts
-    return out
-
-
-class NearestNeighbors(_BlockedNeighborsMixin, _SkNearestNeighbors):
+class NearestNeighbors(_NeighborsUnlearnerMixin, _SkNearestNeighbors):
     """Unsupervised learner for neighbor searches that can forget training rows.
 
     A drop-in replacement for :class:`sklearn.neighbors.NearestNeighbors` (same parameters,
     fitted attributes, :meth:`kneighbors` and :meth:`radius_neighbors`) with one more method,
-    :meth:`unlearn`, which removes rows from the stored data and rebuilds only the index
-    blocks that held them. Query results equal those of scikit-learn's estimator refitted on
-    the retained rows.
+    :meth:`unlearn`, which removes rows from the stored data and rebuilds the index over the
+    rows left. Query results equal those of scikit-learn's estimator refitted on the retained
+    rows, ties included.
 
     Read more in the :ref:`User Guide <decremental>`.
 
@@ -62,6 +54,8 @@ class NearestNeighbors(_BlockedNeighborsMixin, _SkNearestNeighbors):
     array([[0, 2]])
     """
 
+    _sklearn_class = _SkNearestNeighbors
+
     def radius_neighbors(self, X=None, radius=None, return_distance=True, sort_results=False):
         """Find the retained training rows within a given radius of each query point.
 
@@ -79,8 +73,7 @@ class NearestNeighbors(_BlockedNeighborsMixin, _SkNearestNeighbors):
             Whether to return the distances.
 
         sort_results : bool, default=False
-            If True, sort each query's neighbours by distance (equidistant ones in training
-            order); otherwise they come in training order. Requires ``return_distance``.
+            If True, sort each query's neighbours by distance. Requires ``return_distance``.
 
         Returns
         -------
@@ -91,34 +84,8 @@ class NearestNeighbors(_BlockedNeighborsMixin, _SkNearestNeighbors):
             Indices of the neighbours among the retained rows, numbered in training order
             as a refit would number them.
         """
-        check_is_fitted(self)
-        if sort_results and not return_distance:
-            raise ValueError("return_distance must be True if sort_results is True.")
-        if radius is None:
-            radius = self.radius
-        query_is_train = X is None
-        X = self._fit_X if query_is_train else self._validate_query(X)
-        n_queries = X.shape[0]
-        query, pos, dist = [], [], []
-        for block in self._store:
-            d, i = block.payload.radius_neighbors(X, radius, return_distance=True)
-            counts = np.fromiter((a.size for a in i), dtype=np.intp, count=n_queries)
-            query.append(np.repeat(np.arange(n_queries), counts))
-            pos.append(block.positions[np.concatenate(i)] if counts.sum() else counts[:0])
-            dist.append(np.concatenate(d) if counts.sum() else np.empty(0))
-        query, dist = np.concatenate(query), np.concatenate(dist)
-        ind = self._ranks(np.concatenate(pos))
-        keys = (ind, dist, query) if sort_results else (ind, query)
-        order = np.lexsort(keys)
-        query, ind, dist = query[order], ind[order], dist[order]
-        if query_is_train:
-            own = ind != query
-            query, ind, dist = query[own], ind[own], dist[own]
-        bounds = np.searchsorted(query, np.arange(1, n_queries))
-        neigh_ind = _as_object_array(np.split(ind, bounds))
-        if not return_distance:
-            return neigh_ind
-        return _as_object_array(np.split(dist, bounds)), neigh_ind
+        index = self._query_index()
+        return index.radius_neighbors(X, radius, return_distance, sort_results)
 
     def radius_neighbors_graph(self, X=None, radius=None, mode="connectivity", sort_results=False):
         """Compute the (weighted) graph of neighbours within ``radius`` of points in ``X``.
@@ -142,10 +109,8 @@ class NearestNeighbors(_BlockedNeighborsMixin, _SkNearestNeighbors):
         A : sparse matrix of shape (n_queries, n_retained)
             One column per retained training row, in training order, as for a refit.
         """
-        graph = super().radius_neighbors_graph(
-            X, radius=radius, mode=mode, sort_results=sort_results
-        )
-        return _with_columns(graph, self._n_retained())
+        index = self._query_index()
+        return index.radius_neighbors_graph(X, radius, mode, sort_results)
 
 
 NearestNeighbors.__doc__ = _docs.fill(NearestNeighbors.__doc__)

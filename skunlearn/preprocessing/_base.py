@@ -6,6 +6,7 @@ import numpy as np
 
 from skunlearn.base import UnlearnerMixin
 from skunlearn.utils._rowstore import RowStore
+from skunlearn.utils._state import UnlearnOnCopyMixin
 
 __all__ = ["DecrementalTransformerMixin"]
 
@@ -13,13 +14,18 @@ __all__ = ["DecrementalTransformerMixin"]
 _FIT_STATE = ("n_samples_fit_", "unlearned_indices_", "unlearn_report_")
 
 
-class DecrementalTransformerMixin(UnlearnerMixin):
+class DecrementalTransformerMixin(UnlearnOnCopyMixin, UnlearnerMixin):
     """Unlearning bookkeeping for a transformer whose ``fit`` is ``_reset`` + ``partial_fit``.
 
     Positions run over every row seen since the last ``fit``: ``fit`` numbers its rows from 0 and
     each later ``partial_fit`` call numbers its rows after those already seen, so ``unlearn`` can
     forget a row of any batch. The rows themselves (in whatever form the transformer needs to
     take their contribution back) live in ``self._store``, a :class:`RowStore`.
+
+    Subclasses forget rows in ``_unlearn_aside`` (on a copy, swapped in at once) and wrap
+    scikit-learn's ``transform`` and ``inverse_transform`` with
+    :func:`~skunlearn.utils._state.reads_one_state`, so that a concurrent reader sees the
+    old statistics or the new ones, never a mix.
     """
 
     def _reset(self):

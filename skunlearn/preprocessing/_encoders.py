@@ -18,6 +18,7 @@ from sklearn.utils._encode import _check_unknown, _encode
 
 from skunlearn.base import UnlearnerMixin
 from skunlearn.utils._rowstore import RowBlock, RowStore
+from skunlearn.utils._state import UnlearnOnCopyMixin, reads_one_state
 
 __all__ = ["OneHotEncoder"]
 
@@ -34,7 +35,7 @@ def _same_structure(a, b) -> bool:
     return a.shape == b.shape and bool(np.all(a == b))
 
 
-class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
+class OneHotEncoder(UnlearnOnCopyMixin, UnlearnerMixin, _sk.OneHotEncoder):
     """Encode categorical features as a one-hot numeric array, and forget training rows exactly.
 
     A drop-in for :class:`sklearn.preprocessing.OneHotEncoder` (same parameters and fitted
@@ -134,7 +135,13 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
     array([[0., 1., 0., 1.]])
     """
 
-    def fit(self, X, y=None):
+    # scikit-learn's code reads (and, in an unlearn, derives) the encoding one attribute at a
+    # time: each call reads one state, and _unlearn_aside runs on a copy swapped in at once.
+    transform = reads_one_state(_sk.OneHotEncoder.transform)
+    inverse_transform = reads_one_state(_sk.OneHotEncoder.inverse_transform)
+    get_feature_names_out = reads_one_state(_sk.OneHotEncoder.get_feature_names_out)
+
+    def fit(self, X, y=None, keys=None):
         """Fit the encoder to ``X`` and keep each row's category codes.
 
         Parameters
@@ -143,6 +150,9 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
             The data to determine the categories of each feature.
         y : None
             Ignored.
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
 
         Returns
         -------
@@ -163,7 +173,7 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
             for j, cats in enumerate(self.categories_)
         ]
         self._store = RowStore.from_columns({"codes": codes})
-        self._reset_unlearning(n_samples)
+        self._reset_unlearning(n_samples, keys)
         return self
 
     def _encoding(self) -> tuple:
@@ -177,7 +187,7 @@ class OneHotEncoder(UnlearnerMixin, _sk.OneHotEncoder):
     def _estimate_unlearn_cost(self, positions):
         return {"samples_retrained": 0}
 
-    def _unlearn(self, positions):
+    def _unlearn_aside(self, positions):
         taken, store, _ = self._store.pop(positions)
         removed = taken["codes"]
         learned = isinstance(self.categories, str)  # 'auto': categories are row data

@@ -26,6 +26,7 @@ from skunlearn.preprocessing._base import DecrementalTransformerMixin
 from skunlearn.preprocessing._extremes import BlockExtremes
 from skunlearn.utils._moments import Moments, merge_moments, moments_of, recentred, split_moments
 from skunlearn.utils._rowstore import RowStore
+from skunlearn.utils._state import reads_one_state
 
 __all__ = ["MaxAbsScaler", "MinMaxScaler", "StandardScaler"]
 
@@ -168,6 +169,34 @@ class StandardScaler(DecrementalTransformerMixin, _sk.StandardScaler):
     np.float64(3.0)
     """
 
+    # One read of the statistics per call: an unlearn in another thread swaps them at once.
+    transform = reads_one_state(_sk.StandardScaler.transform)
+    inverse_transform = reads_one_state(_sk.StandardScaler.inverse_transform)
+
+    def fit(self, X, y=None, sample_weight=None, keys=None):
+        """Compute the statistics of ``X``, whose rows get the positions ``0 .. n - 1``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows.
+        y : None
+            Ignored.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Individual weights for each row.
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
+
+        Returns
+        -------
+        self : object
+            Fitted scaler.
+        """
+        super().fit(X, y, sample_weight)
+        self._fit_keys(keys)
+        return self
+
     def partial_fit(self, X, y=None, sample_weight=None):
         """Update the statistics with a batch of rows, numbered after the rows already seen.
 
@@ -255,7 +284,7 @@ class StandardScaler(DecrementalTransformerMixin, _sk.StandardScaler):
                 "weight, from which no statistics can be computed."
             )
 
-    def _unlearn(self, positions):
+    def _unlearn_aside(self, positions):
         taken, store, _ = self._store.pop(positions)
         rows, weights = taken["X"], taken["w"]
         n_left = self._n_retained_after(positions)
@@ -319,6 +348,28 @@ class _ExtremesScalerMixin(DecrementalTransformerMixin):
 
     _accept_sparse = False
 
+    def fit(self, X, y=None, keys=None):
+        """Compute the statistics of ``X``, whose rows get the positions ``0 .. n - 1``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The rows.
+        y : None
+            Ignored.
+        keys : array-like of shape (n_samples,), default=None
+            One key per row (a customer ID, e.g. ``df["customer_id"]``), so that
+            ``unlearn(keys=[...])`` can forget every row of a key; see :ref:`keys_and_audit`.
+
+        Returns
+        -------
+        self : object
+            Fitted scaler.
+        """
+        super().fit(X, y)
+        self._fit_keys(keys)
+        return self
+
     def partial_fit(self, X, y=None):
         """Update the extremes with a batch of rows, numbered after the rows already seen.
 
@@ -352,7 +403,7 @@ class _ExtremesScalerMixin(DecrementalTransformerMixin):
         others keep theirs); return whether :meth:`transform` changed."""
         raise NotImplementedError
 
-    def _unlearn(self, positions):
+    def _unlearn_aside(self, positions):
         taken, store, touched = self._store.pop(positions)
         rows = _dense(taken["X"])
         extremes = self._extremes.after_removal(store, touched, rows)
@@ -443,6 +494,9 @@ class MinMaxScaler(_ExtremesScalerMixin, _sk.MinMaxScaler):
     True
     """
 
+    transform = reads_one_state(_sk.MinMaxScaler.transform)
+    inverse_transform = reads_one_state(_sk.MinMaxScaler.inverse_transform)
+
     def _stale_features(self, rows):
         return np.flatnonzero(
             np.any(rows == self.data_min_, axis=0)
@@ -525,6 +579,9 @@ class MaxAbsScaler(_ExtremesScalerMixin, _sk.MaxAbsScaler):
     """
 
     _accept_sparse = True
+
+    transform = reads_one_state(_sk.MaxAbsScaler.transform)
+    inverse_transform = reads_one_state(_sk.MaxAbsScaler.inverse_transform)
 
     def _stale_features(self, rows):
         hit = np.any(np.abs(rows) == self.max_abs_, axis=0)

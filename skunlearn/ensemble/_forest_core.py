@@ -1,0 +1,209 @@
+"""The compiled core of the unlearnable forest, as the estimators call it.
+
+Importing this module imports numba (kernels compile at their first call and are cached on
+disk), so :mod:`skunlearn.ensemble._forest` imports it only inside its methods: ``import
+skunlearn`` stays fast.
+
+Trees are tuples of arrays laid out as :data:`TREE_FIELDS`. Work over trees runs in threads
+(the kernels release the GIL), in ``n_jobs`` chunks of consecutive trees so that a one-row
+request pays the dispatch of a few tasks, not of one task per tree.
+"""
+
+import itertools
+
+import numpy as np
+from numba import njit
+from sklearn.utils.parallel import Parallel, delayed
+
+from skunlearn.ensemble._forest_build import (
+    P_C,
+    P_CACHE,
+    P_CRIT,
+    P_D,
+    P_KF,
+    P_KT,
+    P_MAXD,
+    P_MSL,
+    P_MSS,
+    P_RD,
+    P_REG,
+    TREE_FIELDS,
+    build_subtree,
+)
+from skunlearn.ensemble._forest_delete import unlearn_tree
+from skunlearn.ensemble._forest_hash import root_key
+
+__all__ = [
+    "TREE_FIELDS",
+    "accumulate",
+    "apply_trees",
+    "drop_classes",
+    "fit_trees",
+    "make_params",
+    "tree_importances",
+    "unlearn_trees",
+]
+
+FIELD = {name: i for i, name in enumerate(TREE_FIELDS)}
+
+
+def make_params(
+    *,
+    n_features,
+    n_classes,
+    max_features,
+    n_thresholds,
+    max_depth,
+    min_samples_split,
+    min_samples_leaf,
+    random_depth,
+    criterion,
+    cache_min,
+    regression,
+):
+    P = np.zeros(11, dtype=np.int64)
+    P[P_D] = n_features
+    P[P_C] = n_classes
+    P[P_KF] = max_features
+    P[P_KT] = n_thresholds
+    P[P_MAXD] = max_depth
+    P[P_MSS] = min_samples_split
+    P[P_MSL] = min_samples_leaf
+    P[P_RD] = random_depth
+    P[P_CRIT] = criterion
+    P[P_CACHE] = cache_min
+    P[P_REG] = int(regression)
+    return P
+
+
+def _chunks(n_items, n_jobs):
+    n_chunks = max(1, min(n_items, n_jobs))
+    bounds = np.linspace(0, n_items, n_chunks + 1).astype(int)
+    return [range(a, b) for a, b in itertools.pairwise(bounds) if b > a]
+
+
+def _effective_jobs(n_jobs):
+    from joblib import effective_n_jobs
+
+    return effective_n_jobs(n_jobs)
+
+
+def _run(func, items, n_jobs):
+    """``[func(i) for i in items]`` over thread chunks, results in order."""
+    jobs = _effective_jobs(n_jobs)
+    if jobs == 1 or len(items) <= 1:
+        return [func(i) for i in items]
+    chunks = _chunks(len(items), jobs)
+    parts = Parallel(n_jobs=len(chunks), prefer="threads")(
+        delayed(lambda c: [func(items[i]) for i in c])(c) for c in chunks
+    )
+    return [r for part in parts for r in part]
+
+
+def fit_trees(rows, seeds, X, Xb, yk, yr, w, P, n_jobs=None):
+    """Grow one tree per seed on ``rows`` (ascending positions)."""
+    rows = np.ascontiguousarray(rows, dtype=np.int32)
+
+    def grow(seed):
+        key = np.uint64(root_key(np.uint64(seed)))
+        return build_subtree(rows, 0, key, X, Xb, yk, yr, w, P)
+
+    return _run(grow, list(seeds), n_jobs)
+
+
+def unlearn_trees(trees, tree_ids, rem, removed, seeds, X, Xb, yk, yr, w, P, n_jobs=None):
+    """Forget ``rem`` in the trees ``tree_ids``; returns ``[(tree_id, new_tree, rebuilt,
+    rows_rebuilt)]``. The given trees are left untouched."""
+    rem = np.ascontiguousarray(rem, dtype=np.int64)
+
+    def forget(t):
+        new, n_rebuilt, retrained = unlearn_tree(
+            trees[t], rem, removed, np.uint64(seeds[t]), X, Xb, yk, yr, w, P
+        )
+        return t, new, int(n_rebuilt), int(retrained)
+
+    return _run(forget, list(tree_ids), n_jobs)
+
+
+@njit(cache=True, nogil=True)
+def _leaves(X, feature, threshold, left, right, out):
+    for i in range(X.shape[0]):
+        v = 0
+        while feature[v] >= 0:
+            if X[i, feature[v]] <= threshold[v]:
+                v = left[v]
+            else:
+                v = right[v]
+        out[i] = v
+
+
+@njit(cache=True, nogil=True)
+def _accumulate(X, feature, threshold, left, right, value, out):
+    cv = value.shape[1]
+    for i in range(X.shape[0]):
+        v = 0
+        while feature[v] >= 0:
+            if X[i, feature[v]] <= threshold[v]:
+                v = left[v]
+            else:
+                v = right[v]
+        for k in range(cv):
+            out[i, k] += value[v, k]
+
+
+def _row_chunks(n_rows, n_jobs):
+    jobs = _effective_jobs(n_jobs)
+    if n_rows < 2000:
+        jobs = 1
+    return _chunks(n_rows, jobs) if n_rows else [range(0, 0)]
+
+
+def accumulate(trees, X, n_outputs, n_jobs=None):
+    """Sum over trees (in tree order, for every row) of the leaf values of ``X``'s rows.
+
+    ``trees`` are tuples starting with (feature, threshold, left, right, value).
+    """
+    out = np.zeros((X.shape[0], n_outputs), dtype=np.float64)
+
+    def rows_part(c):
+        Xc = X[c.start : c.stop]
+        oc = out[c.start : c.stop]
+        for tree in trees:
+            _accumulate(Xc, *tree[:5], oc)
+
+    chunks = _row_chunks(X.shape[0], n_jobs)
+    if len(chunks) == 1:
+        rows_part(chunks[0])
+    else:
+        Parallel(n_jobs=len(chunks), prefer="threads")(delayed(rows_part)(c) for c in chunks)
+    return out
+
+
+def apply_trees(trees, X):
+    """Leaf id of every row in every tree, shape (n_rows, n_trees)."""
+    out = np.empty((X.shape[0], len(trees)), dtype=np.int64)
+    col = np.empty(X.shape[0], dtype=np.int64)
+    for t, tree in enumerate(trees):
+        _leaves(X, *tree[:4], col)
+        out[:, t] = col
+    return out
+
+
+def drop_classes(tree, keep):
+    """The tree with only the classes ``keep`` (a boolean mask) in its values and statistics;
+    the dropped classes have no row left, so every other number is unchanged."""
+    tree = list(tree)
+    tree[FIELD["value"]] = np.ascontiguousarray(tree[FIELD["value"]][:, keep])
+    for name in ("c_lhi", "c_llo"):
+        tree[FIELD[name]] = np.ascontiguousarray(tree[FIELD[name]][..., keep])
+    for name in ("c_thi", "c_tlo"):
+        tree[FIELD[name]] = np.ascontiguousarray(tree[FIELD[name]][:, keep])
+    return tuple(tree)
+
+
+def tree_importances(feature, left, right, wsum, impurity, n_features):
+    """Impurity decrease per feature of one tree (unnormalized)."""
+    wimp = wsum * impurity
+    internal = np.flatnonzero(feature >= 0)
+    gain = wimp[internal] - wimp[left[internal]] - wimp[right[internal]]
+    return np.bincount(feature[internal], weights=gain, minlength=n_features)

@@ -1,0 +1,81 @@
+"""Shard fits and retrains on a local Ray instance, through ``ray.util.joblib``.
+
+``register_ray()`` adds joblib's "ray" backend, which runs each task as a Ray task in the Ray
+worker processes started by ``ray.init``. The fitted sub-estimators record the process that
+trained them, which proves that the work left the test process; fit and unlearn through Ray
+give the predictions that ``n_jobs=1`` gives.
+"""
+
+import os
+import sys
+
+import joblib
+import numpy as np
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import load_wine
+from sklearn.tree import DecisionTreeClassifier
+
+from skunlearn.ensemble import ShardedEnsembleClassifier
+
+ray = pytest.importorskip("ray", reason="ray is not installed (install skunlearn[ray])")
+ray_joblib = pytest.importorskip(
+    "ray.util.joblib", reason="ray is installed without ray.util.joblib"
+)
+
+
+class _TreeRecordingProcess(ClassifierMixin, BaseEstimator):
+    """A seeded decision tree that remembers the process that trained it."""
+
+    def __init__(self, random_state=None):
+        self.random_state = random_state
+
+    def fit(self, X, y):
+        self.tree_ = DecisionTreeClassifier(random_state=self.random_state).fit(X, y)
+        self.classes_ = self.tree_.classes_
+        self.pid_ = os.getpid()
+        return self
+
+    def predict(self, X):
+        return self.tree_.predict(X)
+
+    def predict_proba(self, X):
+        return self.tree_.predict_proba(X)
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A Ray instance of its own, two CPUs, no dashboard, shut down after the module."""
+    if ray.is_initialized():  # pragma: no cover - a Ray instance left by someone else
+        ray.shutdown()
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+    )
+    # The workers cannot import this test module: send its classes by value.
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    ray_joblib.register_ray()
+    yield ray
+    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    ray.shutdown()
+
+
+def test_fit_and_unlearn_through_ray_joblib(local_ray):
+    X, y = load_wine(return_X_y=True)
+    params = dict(estimator=_TreeRecordingProcess(), n_shards=4, random_state=0)
+    local = ShardedEnsembleClassifier(**params, n_jobs=1).fit(X, y)
+    with joblib.parallel_backend("ray"):
+        remote = ShardedEnsembleClassifier(**params, n_jobs=-1).fit(X, y)
+        trained_in = {est.pid_ for est in remote.estimators_}
+        assert os.getpid() not in trained_in  # the shards were fitted by Ray workers
+        np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
+
+        request = np.arange(0, len(y), 9)  # touches every shard
+        remote.unlearn(request)
+        local.unlearn(request)
+        assert remote.unlearn_report_["shards_retrained"] == [0, 1, 2, 3]
+        assert os.getpid() not in {est.pid_ for est in remote.estimators_}
+    np.testing.assert_array_equal(remote.predict_proba(X), local.predict_proba(X))
+    np.testing.assert_array_equal(remote.predict(X), local.predict(X))
+    np.testing.assert_array_equal(remote.unlearned_indices_, local.unlearned_indices_)
