@@ -225,7 +225,9 @@ def test_deletion_prior_puts_likely_deletions_in_last_blocks(digits):
 def test_deletion_prior_zero_changes_nothing(wine):
     X, y = wine
     a = ClassPartitionedClassifier(n_blocks=3, random_state=0).fit(X, y)
-    b = ClassPartitionedClassifier(n_blocks=3, random_state=0).fit(X, y, np.zeros(len(y)))
+    b = ClassPartitionedClassifier(n_blocks=3, random_state=0).fit(
+        X, y, deletion_prior=np.zeros(len(y))
+    )
     for blocks_a, blocks_b in zip(a.block_indices_, b.block_indices_):
         for block_a, block_b in zip(blocks_a, blocks_b):
             np.testing.assert_array_equal(block_a, block_b)

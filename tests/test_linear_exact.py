@@ -366,8 +366,10 @@ def test_purge_includes_the_centring_row_and_the_targets(diabetes):
 
 def test_bad_inputs_are_rejected_clearly(diabetes):
     X, y = diabetes
-    with pytest.raises(TypeError, match="sparse matrix was passed for X"):
-        Ridge().fit(sp.csr_matrix(X), y)
+    # As scikit-learn's BayesianRidge (Ridge and LinearRegression take sparse X: see
+    # tests/test_sparse_input.py).
+    with pytest.raises(TypeError, match="Sparse data was passed for X"):
+        BayesianRidge().fit(sp.csr_matrix(X), y)
     with pytest.raises(ValueError, match="Negative values in data passed to `sample_weight`"):
         LinearRegression().fit(X, y, sample_weight=-np.ones(y.size))
     with pytest.raises(ValueError, match="at least one non-zero"):

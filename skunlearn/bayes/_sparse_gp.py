@@ -50,6 +50,11 @@ class SparseGPClassifier(_BaseVariationalClassifier):
     regression on ``phi``, fitted and forgotten exactly as by
     :class:`VariationalUnlearnLogistic`.
 
+    Input must be dense, as for scikit-learn's
+    :class:`~sklearn.gaussian_process.GaussianProcessClassifier`: the kernels of
+    :mod:`sklearn.gaussian_process.kernels` are evaluated on dense rows, and a sparse ``X`` is
+    refused with a ``TypeError``.
+
     Read more in the :ref:`User Guide <bayesian>`.
 
     Parameters

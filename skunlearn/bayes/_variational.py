@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, _fit_context
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
@@ -78,6 +79,13 @@ def _posterior_state(means, precisions, covariances, bounds) -> dict:
     }
 
 
+def _densified(X):
+    """Dense rows of a validated ``X``: the posterior's covariance is a full ``p x p`` matrix,
+    so every row's logit variance ``x^T S x`` costs ``O(p^2)`` whether ``x`` is sparse or not,
+    and the computations are dense (as are the stored rows)."""
+    return X.toarray() if sparse.issparse(X) else X
+
+
 def _active(D, t, w):
     # Rows of zero weight contribute nothing; leaving them out keeps fits with zero weights
     # identical to fits without those rows.
@@ -129,6 +137,30 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
         "random_state": ["random_state"],
     }
 
+    # Whether sparse X is accepted (and densified); where scikit-learn's counterpart does.
+    _accept_sparse = False
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = self._accept_sparse
+        return tags
+
+    def _validated_rows(self, X, y="no_validation", *, reset):
+        """``validate_data`` with this model's sparse policy; sparse rows come back dense."""
+        accept = "csr" if self._accept_sparse else False
+        if sparse.issparse(X) and not self._accept_sparse:
+            raise TypeError(
+                f"Sparse data was passed for X, but {type(self).__name__} requires dense data "
+                "(its kernel is evaluated on dense rows, as in scikit-learn's "
+                "GaussianProcessClassifier). Use X.toarray()."
+            )
+        if isinstance(y, str) and y == "no_validation":  # scikit-learn's convention
+            return _densified(
+                validate_data(self, X, dtype=np.float64, accept_sparse=accept, reset=reset)
+            )
+        X, y = validate_data(self, X, y, dtype=np.float64, accept_sparse=accept, reset=reset)
+        return _densified(X), y
+
     # -- hooks -----------------------------------------------------------------------------
 
     def _fit_features(self, X, sample_weight):  # pragma: no cover - abstract
@@ -159,8 +191,10 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Sparse matrices are accepted by :class:`VariationalUnlearnLogistic`
+            (and converted to dense rows: the covariance is a full ``p x p`` matrix, so a
+            sparse row costs as much as a dense one), not by :class:`SparseGPClassifier`.
         y : array-like of shape (n_samples,)
             Class labels.
         sample_weight : array-like of shape (n_samples,), default=None
@@ -174,7 +208,7 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
         self : object
             Fitted estimator.
         """
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        X, y = self._validated_rows(X, y, reset=True)
         check_classification_targets(y)
         classes, y_enc = np.unique(y, return_inverse=True)
         sample_weight = _check_sample_weight(
@@ -247,8 +281,8 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples (sparse only where :meth:`fit` takes it).
 
         Returns
         -------
@@ -259,7 +293,7 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
 
     def _proba(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = self._validated_rows(X, reset=False)
         # One snapshot: an unlearn in another thread may drop a class and its model.
         means, covariances, classes = self._read_state("_means", "_covariances", "classes_")
         D = self._features(X)
@@ -273,8 +307,8 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples (sparse only where :meth:`fit` takes it).
 
         Returns
         -------
@@ -288,8 +322,8 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Input samples.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input samples (sparse only where :meth:`fit` takes it).
 
         Returns
         -------
@@ -327,7 +361,7 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
             ``X_forget``, whose rows follow ``indices``).
         method : {"site", "eubo", "rkl"}, default=None
             How to forget (None: the ``unlearn_method`` parameter). See the class docstring.
-        X_forget : array-like of shape (n_removed, n_features), default=None
+        X_forget : {array-like, sparse matrix} of shape (n_removed, n_features), default=None
             The forgotten rows' features, one row per position in the order of ``indices``
             (ascending for a mask). Required with ``store_data=False`` (the model keeps no
             rows) and refused otherwise.
@@ -384,7 +418,11 @@ class _BaseVariationalClassifier(UnlearnerMixin, ClassifierMixin, BaseEstimator)
                 "This model was fitted with store_data=False and keeps no training rows: pass "
                 "the forgotten rows as unlearn(indices, X_forget=..., y_forget=...)."
             )
-        X = check_array(request.X, dtype=np.float64)
+        X = _densified(
+            check_array(
+                request.X, dtype=np.float64, accept_sparse="csr" if self._accept_sparse else False
+            )
+        )
         y = np.asarray(request.y)
         n = positions.size
         if X.shape != (n, self.n_features_in_) or y.shape != (n,):
@@ -703,6 +741,11 @@ n_params)
 
     Notes
     -----
+    Sparse ``X`` is accepted, as by :class:`~sklearn.linear_model.LogisticRegression`, and
+    converted to dense rows: the posterior covariance is a full ``p x p`` matrix, so each
+    row's logit variance costs ``O(p^2)`` whether the row is sparse or not. The model is
+    the one fitted on ``X.toarray()``, identically.
+
     Exactness is not claimed: the forgotten posterior is an approximation of the one a refit
     on the retained rows gives, and ``unlearn_report_["distance_bound"]`` bounds their distance
     whenever the rows are stored. Measured on breast_cancer, site subtraction followed by one
@@ -759,6 +802,9 @@ n_params)
         self.tol = tol
         self.max_iter = max_iter
         self.random_state = random_state
+
+    # scikit-learn's LogisticRegression takes sparse X.
+    _accept_sparse = True
 
     def _fit_features(self, X, sample_weight):
         return self._features(X)

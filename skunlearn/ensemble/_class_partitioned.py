@@ -8,6 +8,7 @@ from numbers import Integral
 from typing import NamedTuple
 
 import numpy as np
+from scipy import sparse
 from scipy.special import softmax
 from sklearn.base import (
     BaseEstimator,
@@ -20,7 +21,6 @@ from sklearn.ensemble import BaseEnsemble
 from sklearn.mixture import GaussianMixture
 from sklearn.mixture._base import BaseMixture
 from sklearn.neighbors import KernelDensity
-from scipy import sparse
 from sklearn.utils import check_random_state, get_tags
 from sklearn.utils._param_validation import HasMethods, Interval
 from sklearn.utils.metaestimators import available_if
@@ -218,7 +218,9 @@ class ClassPartitionedClassifier(
         by greedy maximization of the log-determinant of an RBF kernel matrix (a diverse,
         representative subset). Forgetting a row that was not selected retrains nothing when
         the selection recomputed without it is unchanged, which is almost always (the report
-        lists such classes in ``classes_not_retrained``). None trains on every row.
+        lists such classes in ``classes_not_retrained``). Rows are selected by their values
+        (densified for the kernel when sparse), whatever their sample weights, which travel
+        with the selected rows. None trains on every row.
 
     n_jobs : int, default=None
         Number of jobs training classes in parallel. None means 1 unless in a
@@ -252,7 +254,8 @@ class ClassPartitionedClassifier(
         Retained rows per class (selected or not).
 
     class_log_prior_ : ndarray of shape (n_classes,)
-        Log of the retained class frequencies, updated by every :meth:`unlearn`.
+        Log of the retained class frequencies (of their total sample weight when fitted with
+        ``sample_weight``), updated by every :meth:`unlearn`.
 
     score_offset_, score_scale_ : ndarray of shape (n_classes,)
         The calibrated score of class ``k`` is ``(score_samples - score_offset_[k]) /
@@ -297,7 +300,18 @@ class ClassPartitionedClassifier(
     DataFrames: a pandas (or polars) DataFrame reaches the class models as it is, each class
     getting its rows by position with their column names and dtypes (integer and boolean
     columns converted to float64, as arrays are); its rows' block keys come from pandas' own
-    hash of their values. Parameters: :meth:`unlearn` retrains with a clone of ``estimator``
+    hash of their values.
+
+    Sparse matrices reach the class models as CSR rows when the estimator accepts sparse
+    input (its ``input_tags.sparse``, e.g. :class:`~sklearn.svm.OneClassSVM`,
+    :class:`~sklearn.ensemble.IsolationForest`); otherwise ``fit`` raises a ``TypeError``.
+    A sparse row gets the block of its dense values, so the ensemble equals the one fitted on
+    ``X.toarray()`` wherever the estimator's own sparse and dense fits agree. Sample
+    weights travel with their rows into every class model's ``fit`` or ``partial_fit``, the
+    priors and the score standardization, and leave with them on :meth:`unlearn`: the model
+    equals a fresh fit on the retained rows and their weights.
+
+    Parameters: :meth:`unlearn` retrains with a clone of ``estimator``
     taken at ``fit`` and with that fit's ``n_blocks`` and ``selection``; ``set_params`` after
     ``fit`` changes the next fit only.
 
