@@ -90,13 +90,15 @@ def ellipse(mean, cov, **style):
     return Ellipse(mean, width, height, angle=angle, fill=False, lw=2, **style)
 
 
-fig, (ax_w, ax_x) = plt.subplots(1, 2, figsize=(11, 4.8))
+fig, (ax_w, ax_x) = plt.subplots(1, 2, figsize=(11, 6))
 for name, model in posteriors.items():
     ax_w.add_patch(ellipse(model.posterior_mean_, model.posterior_covariance_, **styles[name]))
     ax_w.plot(*model.posterior_mean_, "o", color=styles[name]["color"], label=name)
 ax_w.autoscale_view()
 ax_w.set(xlabel="weight of feature 1", ylabel="weight of feature 2", title="Posterior (95%)")
-ax_w.legend(loc="lower right")
+# Legends under the panels, where they hide no ellipse, point or line.
+below = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.14)}
+ax_w.legend(ncol=3, **below)
 
 colors = np.where(y == 1, "tab:red", "tab:blue")
 ax_x.scatter(*X[keep].T, c=colors[keep], s=18, alpha=0.7)
@@ -107,7 +109,7 @@ for name in ("before unlearning", "refit on retained rows", "site"):
     ax_x.plot(grid, -w[0] * grid / w[1], label=f"boundary: {name}", lw=2, **styles[name])
 ax_x.set(xlim=(-3.5, 3.5), ylim=(-3.5, 3.5), xlabel="feature 1", ylabel="feature 2")
 ax_x.set_title("Data and posterior-mean decision boundaries")
-ax_x.legend(loc="lower right")
+ax_x.legend(ncol=2, **below)
 fig.tight_layout()
 plt.show()
 

@@ -145,21 +145,19 @@ ax_accuracy.axhline(
     fresh_accuracy, color="k", linewidth=0.8, linestyle=":", label="fresh fit on the good rows"
 )
 ax_accuracy.set_ylabel("test accuracy")
-ax_accuracy.legend(loc="lower right")
 ax_backdoor.set_ylabel("backdoor success rate")
 ax_backdoor.set_ylim(-0.02, 1.02)
-ax_backdoor.legend(loc="center left")
 for ax in (ax_accuracy, ax_backdoor):
     ax.set_xlabel("contributors unlearned so far")
 
 x = np.arange(1, len(steps))
-ax_cost.bar(x - 0.2, history_random[1:, 2], 0.4, color="tab:blue", label="random shards")
-ax_cost.bar(x + 0.2, history_grouped[1:, 2], 0.4, color="tab:green", label="shards by contributor")
+ax_cost.bar(x - 0.2, history_random[1:, 2], 0.4, color="tab:blue")
+ax_cost.bar(x + 0.2, history_grouped[1:, 2], 0.4, color="tab:green")
 ax_cost.set_xticks(x, steps[1:])
 ax_cost.set_xlabel("contributor unlearned")
 ax_cost.set_ylabel("rows retrained by the request")
-ax_cost.set_ylim(0, 1.35 * history_random[1:, 2].max())  # room for the legend
-ax_cost.legend(loc="upper right")
 ax_cost.set_title("cost of each request")
-fig.tight_layout()
+# One legend for the three panels, above them, where it hides no point.
+fig.legend(*ax_accuracy.get_legend_handles_labels(), loc="upper center", ncol=3)
+fig.tight_layout(rect=(0, 0, 1, 0.9))
 plt.show()

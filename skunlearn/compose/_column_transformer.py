@@ -171,7 +171,7 @@ class ColumnTransformer(UnlearnerMixin, _skc.ColumnTransformer):
         """
         # scikit-learn's ColumnTransformer fails on a 1-D X with an IndexError from deep inside
         # its column selection; say what is wrong instead.
-        ndim = len(X.shape) if hasattr(X, "shape") else np.ndim(X)
+        ndim = len(X.shape) if hasattr(X, "shape") else np.asarray(X).ndim
         if ndim != 2:
             raise ValueError(
                 f"Expected a 2D array or a DataFrame, got {ndim}D input instead; reshape a "
