@@ -40,11 +40,30 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"must be an integer, got {text!r}") from None
 
 
+# Bounds on values that are valid types but would make a run absurd: more worker processes
+# than any machine has (and than joblib's C int holds), more shards than the sharded stop's
+# 1347 training rows can fill with enough rows to learn from, repeats that never end.
+MAX_N_JOBS = 1024
+MAX_SHARDS = 100
+MAX_REPEATS = 1000
+
+
+def _bounded(parse, upper: int, why: str):
+    def parse_bounded(text: str) -> int:
+        value = parse(text)
+        if value > upper:
+            raise argparse.ArgumentTypeError(f"must be at most {upper} ({why}), got {text!r}")
+        return value
+
+    return parse_bounded
+
+
 def _n_jobs(text: str) -> int:
     value = _int(text)
-    if value == 0:
+    if value == 0 or abs(value) > MAX_N_JOBS:
         raise argparse.ArgumentTypeError(
-            "must be a positive number of jobs or -1 for every CPU (joblib's n_jobs), got 0"
+            f"must be a number of jobs from 1 to {MAX_N_JOBS}, or negative for joblib's "
+            f"'every CPU but |n| - 1' (-1: every CPU), got {text!r}"
         )
     return value
 
@@ -103,8 +122,9 @@ def _build_parser() -> argparse.ArgumentParser:
             "               request at a time, verify every affected shard by retraining it\n"
             "  forest       exact unlearnable random forest on generated data: forget rows in\n"
             "               milliseconds, bitwise equal to a fresh fit on the retained rows\n"
-            "  influence    Newton unlearning of logistic regression on breast_cancer: the\n"
-            "               certified bound against the true distance to a tight retrain\n"
+            "  influence    Newton unlearning of logistic regression on 50,000 generated\n"
+            "               rows: the certified bound against the true distance to a tight\n"
+            "               retrain\n"
             "  linear       exact ridge regression on 80,000 generated rows, against\n"
             "               scikit-learn's refit\n"
             "  decremental  GaussianNB, KNeighborsClassifier and a MinMaxScaler pipeline\n"
@@ -129,9 +149,13 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     demo.add_argument(
         "--shards",
-        type=_positive_int,
+        type=_bounded(
+            _positive_int,
+            MAX_SHARDS,
+            "the sharded stop trains on 1347 digits: more shards leave each too few rows",
+        ),
         default=10,
-        help="sharded stop: number of shards (default 10)",
+        help=f"sharded stop: number of shards, at most {MAX_SHARDS} (default 10)",
     )
     demo.add_argument(
         "--fraction",
@@ -169,7 +193,7 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--repeats",
-        type=_positive_int,
+        type=_bounded(_positive_int, MAX_REPEATS, "the median settles long before"),
         default=None,
         help="timed repeats per measurement (median)",
     )
@@ -181,7 +205,8 @@ def _build_parser() -> argparse.ArgumentParser:
 
 
 def _usage_error(command: str, message: str) -> int:
-    print(f"python -m skunlearn {command}: error: {message}", file=sys.stderr)
+    prog = f"python -m skunlearn {command}"
+    print(f"{prog}: error: {message} (see {prog} --help)", file=sys.stderr)
     return 2
 
 

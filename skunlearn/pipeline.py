@@ -484,17 +484,32 @@ class Pipeline(UnlearnerMixin, _skp.Pipeline):
             samples.append(int(costs[name].get("samples_retrained", 0)))
             later = [(n, s) for n, s in self.steps[idx + 1 :] if _learns(s)]
             if later and self._transform_would_change(step, positions):
-                # The later steps are fitted on every position, then forget the forgotten
-                # ones (counted here by their estimate for this request's rows).
+                # The later steps are fitted on every position, then forget every forgotten
+                # one, those of earlier requests included (see _refit_cost).
                 refit = [n for n, _ in later]
+                forgotten = np.union1d(self.unlearned_indices_, positions)
                 tail = [
-                    int(s.estimate_unlearn_cost(positions).get("samples_retrained", 0))
+                    self._refit_cost(s, positions, forgotten)
                     for _, s in later
                     if _kind(s) == "unlearner"
                 ]
                 samples.append(self.n_samples_fit_ + max(tail, default=0))
                 break
         return {"samples_retrained": max(samples), "steps": costs, "steps_refit": refit}
+
+    @staticmethod
+    def _refit_cost(step, positions, forgotten) -> int:
+        """Rows a fresh fit of ``step`` on every position retrains to forget ``forgotten``.
+
+        A step that knows (a sharded ensemble: the shards holding any forgotten row, earlier
+        ones included, are retrained) says so through ``_refit_unlearn_cost``. For the others
+        the cost depends on the rows left, not on where the forgotten rows were: a fresh fit
+        forgetting every forgotten row costs what this request costs the fitted step.
+        """
+        own = getattr(step, "_refit_unlearn_cost", None)
+        if own is not None:
+            return int(own(forgotten))
+        return int(step.estimate_unlearn_cost(positions).get("samples_retrained", 0))
 
     @staticmethod
     def _transform_would_change(step, positions) -> bool:

@@ -637,6 +637,45 @@ def test_expected_cost_of_a_pipeline_counts_every_step(n_shards):
     assert expected_unlearn_cost(inside) == pytest.approx(1 / n_shards, abs=0.02)
 
 
+def _costed_pipelines():
+    from skunlearn.neighbors import KNeighborsClassifier as SuKNeighborsClassifier
+
+    def sharded(**params):
+        return ShardedEnsembleClassifier(GaussianNB(), n_shards=8, random_state=0, **params)
+
+    return {
+        "scaler-sharded": su_make_pipeline(SuStandardScaler(), sharded()),
+        "scaler-sliced": su_make_pipeline(SuStandardScaler(), sharded(n_slices=3)),
+        "two-scalers-sharded": su_make_pipeline(SuStandardScaler(), SuMinMaxScaler(), sharded()),
+        "minmax-sharded": su_make_pipeline(SuMinMaxScaler(), sharded()),
+        "scaler-knn": su_make_pipeline(SuStandardScaler(), SuKNeighborsClassifier()),
+    }
+
+
+@pytest.mark.parametrize("name", list(_costed_pipelines()))
+def test_pipeline_cost_estimate_equals_the_measured_report(name):
+    """Request after request (one and two rows, on a model that has already forgotten rows),
+    the estimate is what the request then reports. After the first request a refit of the
+    ensemble also retrains the shards that held the earlier forgotten rows, which it forgets
+    again: an estimate from this request's rows alone would be too low."""
+    X, y = load_breast_cancer(return_X_y=True)
+    pipe = _costed_pipelines()[name].fit(X, y)
+    rng = np.random.RandomState(1)
+    rows = rng.choice(y.size, 12, replace=False)
+    requests = [rows[i : i + 1 + i % 2] for i in range(0, 12, 2)]
+    estimates, measured = [], []
+    for request in requests:
+        estimates.append(pipe.estimate_unlearn_cost(request)["samples_retrained"])
+        measured.append(pipe.unlearn(request).unlearn_report_["samples_retrained"])
+    assert estimates == measured
+    if name in ("scaler-sharded", "scaler-sliced"):
+        # Every request refits the ensemble on all rows (the scaler moved), and the later
+        # ones retrain more shards: the cost grows with the forgotten rows.
+        assert min(measured) > y.size and measured[-1] > measured[0]
+    if name == "minmax-sharded":  # these rows hold no extreme: one shard each time
+        assert max(measured) < y.size / 4
+
+
 def test_expected_cost_refuses_a_scikit_learn_pipeline_that_cannot_unlearn():
     X, y = load_breast_cancer(return_X_y=True)
     sharded = ShardedEnsembleClassifier(GaussianNB(), n_shards=8, random_state=0)

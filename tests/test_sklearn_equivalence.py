@@ -15,6 +15,7 @@ from sklearn import naive_bayes as sk_nb
 from sklearn import neighbors as sk_nn
 from sklearn import preprocessing as sk_pre
 from sklearn.datasets import load_digits
+from sklearn.neighbors import VALID_METRICS
 from threadpoolctl import threadpool_limits
 
 from skunlearn import linear_model as su_lm
@@ -122,6 +123,38 @@ def test_neighbours_equal_scikit_learn_ties_included(data, case):
                         ours.predict_proba(Q), ref.predict_proba(Q), err_msg=where
                     )
                     np.testing.assert_array_equal(ours.classes_, ref.classes_)
+
+
+# Metrics that need parameters of their own (V, VI, w), take only two features (haversine), or
+# are not names (callables); "precomputed" is compared below.
+_NEEDS_PARAMS = {"mahalanobis", "seuclidean", "wminkowski", "haversine", "precomputed", "pyfunc"}
+EVERY_METRIC = [
+    (algorithm, metric)
+    for algorithm in ("brute", "kd_tree", "ball_tree")
+    for metric in sorted(set(VALID_METRICS[algorithm]) - _NEEDS_PARAMS)
+    if isinstance(metric, str)
+]
+
+
+@pytest.mark.filterwarnings("ignore:Data was converted to boolean")
+@pytest.mark.parametrize("case", EVERY_METRIC, ids=_case_id)
+def test_every_metric_of_every_algorithm_equals_scikit_learn(case):
+    """Every metric each algorithm accepts by name, on digits: neighbours, distances and
+    probabilities (weighted by distance, where ties in distance decide) after fit and after
+    unlearn."""
+    algorithm, metric = case
+    X, y = _digits()
+    X, y = X[:200], y[:200]
+    Q = np.vstack([X[::9], np.round(X[::13] * 0.5)])
+    params = dict(n_neighbors=6, algorithm=algorithm, metric=metric, weights="distance")
+    pairs = _pairs(su_nn.KNeighborsClassifier(**params), sk_nn.KNeighborsClassifier(**params), X, y)
+    for stage, ours, ref in pairs:
+        with np.errstate(all="ignore"):  # 0/0 for some metrics on blank pixels, both sides
+            for query in (Q, None):
+                for got, want in zip(ours.kneighbors(query), ref.kneighbors(query)):
+                    np.testing.assert_array_equal(got, want, err_msg=f"{metric} {stage}")
+            np.testing.assert_array_equal(ours.predict_proba(Q), ref.predict_proba(Q))
+            np.testing.assert_array_equal(ours.predict(Q), ref.predict(Q))
 
 
 def test_neighbours_ties_are_really_there():

@@ -351,9 +351,15 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         self.shard_indices_ = shards
         self.slice_indices_ = slices
         shard_of_position = np.empty(n, dtype=np.intp)
+        slice_of_position = np.empty(n, dtype=np.intp)
         for k, s in enumerate(shards):
             shard_of_position[s] = k
+            for r, rows in enumerate(slices[k]):
+                slice_of_position[rows] = r
         self._shard_of_position = shard_of_position
+        # Positions only (no row values): what a refit on every position would slice, which
+        # the cost of a pipeline's refit of this step needs (see _refit_unlearn_cost).
+        self._slice_of_position = slice_of_position
         self._reset_unlearning(n, keys)
         return self
 
@@ -493,6 +499,29 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
             "shards_retrained": sorted(plan),
             "samples_retrained": sum(self._replay_size(p[1], p[2]) for p in plan.values()),
         }
+
+    def _refit_unlearn_cost(self, forgotten) -> int:
+        """Rows retrained by a clone fitted on all ``n_samples_fit_`` positions (this fit's
+        partition and slices) when it forgets ``forgotten`` in one request.
+
+        This is what :class:`skunlearn.pipeline.Pipeline` does to the steps after a changed
+        transform: it refits them on every position and then forgets every forgotten
+        position, those of earlier requests included, so the shards that held an earlier
+        forgotten row are retrained again. Each affected shard replays its retained rows from
+        the first slice holding a forgotten row. The forgotten positions' places are held by
+        copies of retained rows, so no class vanishes and no shard replays from scratch for
+        that reason.
+        """
+        forgotten = np.unique(np.asarray(forgotten, dtype=np.intp))
+        gone = np.zeros(self.n_samples_fit_, dtype=bool)
+        gone[forgotten] = True
+        total = 0
+        for k in np.unique(self._shard_of_position[forgotten]):
+            in_shard = self._shard_of_position == k
+            first = self._slice_of_position[forgotten[self._shard_of_position[forgotten] == k]]
+            replayed = in_shard & (self._slice_of_position >= first.min()) & ~gone
+            total += int(replayed.sum())
+        return total
 
     def _per_row_unlearn_cost(self) -> np.ndarray:
         """Rows retrained if each retained row alone were forgotten (used by the cost scorer).
