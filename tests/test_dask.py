@@ -11,34 +11,14 @@ import os
 import joblib
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from _process_recording import TreeRecordingProcess
 from sklearn.datasets import load_wine
-from sklearn.tree import DecisionTreeClassifier
 
 from skunlearn.ensemble import ShardedEnsembleClassifier
 
 distributed = pytest.importorskip(
     "distributed", reason="distributed is not installed (install skunlearn[dask])"
 )
-
-
-class _TreeRecordingProcess(ClassifierMixin, BaseEstimator):
-    """A seeded decision tree that remembers the process that trained it."""
-
-    def __init__(self, random_state=None):
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        self.tree_ = DecisionTreeClassifier(random_state=self.random_state).fit(X, y)
-        self.classes_ = self.tree_.classes_
-        self.pid_ = os.getpid()
-        return self
-
-    def predict(self, X):
-        return self.tree_.predict(X)
-
-    def predict_proba(self, X):
-        return self.tree_.predict_proba(X)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +41,7 @@ def client():
 @pytest.mark.parametrize("on_disk", [False, True], ids=["memory", "store"])
 def test_fit_and_unlearn_on_a_dask_cluster(client, on_disk, tmp_path):
     X, y = load_wine(return_X_y=True)
-    params = dict(estimator=_TreeRecordingProcess(), n_shards=4, random_state=0)
+    params = dict(estimator=TreeRecordingProcess(), n_shards=4, random_state=0)
     local = ShardedEnsembleClassifier(**params, n_jobs=1).fit(X, y)
     store = tmp_path / "store" if on_disk else None
     with joblib.parallel_config(backend="dask"):

@@ -12,9 +12,8 @@ import sys
 import joblib
 import numpy as np
 import pytest
-from sklearn.base import BaseEstimator, ClassifierMixin
+from _process_recording import TreeRecordingProcess
 from sklearn.datasets import load_wine
-from sklearn.tree import DecisionTreeClassifier
 
 from skunlearn.ensemble import ShardedEnsembleClassifier
 
@@ -29,25 +28,6 @@ else:
     )
 
 
-class _TreeRecordingProcess(ClassifierMixin, BaseEstimator):
-    """A seeded decision tree that remembers the process that trained it."""
-
-    def __init__(self, random_state=None):
-        self.random_state = random_state
-
-    def fit(self, X, y):
-        self.tree_ = DecisionTreeClassifier(random_state=self.random_state).fit(X, y)
-        self.classes_ = self.tree_.classes_
-        self.pid_ = os.getpid()
-        return self
-
-    def predict(self, X):
-        return self.tree_.predict(X)
-
-    def predict_proba(self, X):
-        return self.tree_.predict_proba(X)
-
-
 @pytest.fixture(scope="module")
 def local_ray():
     """A Ray instance of its own, two CPUs, no dashboard, shut down after the module."""
@@ -58,17 +38,18 @@ def local_ray():
         include_dashboard=False,
         log_to_driver=False,
     )
-    # The workers cannot import this test module: send its classes by value.
-    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
+    # The workers cannot import the tests' helper module: send its classes by value.
+    helpers = sys.modules[TreeRecordingProcess.__module__]
+    ray.cloudpickle.register_pickle_by_value(helpers)
     ray_joblib.register_ray()
     yield ray
-    ray.cloudpickle.unregister_pickle_by_value(sys.modules[__name__])
+    ray.cloudpickle.unregister_pickle_by_value(helpers)
     ray.shutdown()
 
 
 def test_fit_and_unlearn_through_ray_joblib(local_ray):
     X, y = load_wine(return_X_y=True)
-    params = dict(estimator=_TreeRecordingProcess(), n_shards=4, random_state=0)
+    params = dict(estimator=TreeRecordingProcess(), n_shards=4, random_state=0)
     local = ShardedEnsembleClassifier(**params, n_jobs=1).fit(X, y)
     with joblib.parallel_backend("ray"):
         remote = ShardedEnsembleClassifier(**params, n_jobs=-1).fit(X, y)
@@ -92,7 +73,7 @@ def test_scale_guide_claims_on_ray(local_ray, tmp_path, capsys):
     cannot yield results as they complete); with ``store=`` the workers map the shard files
     themselves; every result is bitwise the one of ``n_jobs=1``."""
     X, y = load_wine(return_X_y=True)
-    params = dict(estimator=_TreeRecordingProcess(), n_shards=3, random_state=0)
+    params = dict(estimator=TreeRecordingProcess(), n_shards=3, random_state=0)
     local = ShardedEnsembleClassifier(**params, n_jobs=1).fit(X, y)
     remote = ShardedEnsembleClassifier(**params, n_jobs=2, verbose=1, store=str(tmp_path))
     with joblib.parallel_backend("ray"):
