@@ -535,7 +535,8 @@ class UnlearnerMixin:
             int(report.get("samples_retrained", 0)),
             f", {skipped} already-forgotten items skipped" if skipped else "",
         )
-        if report.get("refit") is True:
+        # A refit chosen because it was the cheaper answer is the fast path, not a fallback.
+        if report.get("refit") is True and not report.get("refit_cheaper"):
             in_a_row = 0
             for past in reversed(self.unlearn_history_):
                 if past.get("refit") is not True:

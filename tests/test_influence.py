@@ -94,6 +94,12 @@ def _reference(X, y, template, sample_weight=None, warm=None):
 def _check_against_retrain(clf, X, y, template, sample_weight=None, warm=None):
     keep = clf._retained_mask()
     sw = None if sample_weight is None else sample_weight[keep]
+    if clf.unlearn_report_["refit"]:  # a refit is exact: scikit-learn's fit on the rows left
+        assert clf.unlearn_report_["distance_bound"] is None
+        lr = clone(template).fit(X[keep], y[keep], sample_weight=sw)
+        # (up to the rounding of the multinomial intercepts' sum-zero representative)
+        np.testing.assert_allclose(_params(clf), _params(lr), rtol=0, atol=1e-14)
+        return 0.0, 0.0, 0.0, lr
     theta_ref, err_ref, lr = _reference(X[keep], y[keep], template, sw, warm)
     err = np.linalg.norm(_params(clf) - theta_ref)
     bound = clf.unlearn_report_["distance_bound"]
@@ -197,7 +203,8 @@ def test_against_retrain_on_real_data(loader, n_removed, tolerance):
     retrained model, with the bound checked. Wine's 50 rows are 38% of its training set."""
     X, y = _data(loader)
     X_train, X_test, y_train, _ = train_test_split(X, y, test_size=0.25, random_state=0)
-    clf = InfluenceUnlearnLogistic().fit(X_train, y_train)
+    # solver="auto" would refit wine's 50 rows (cheaper: see test_auto_refits_when_cheaper).
+    clf = InfluenceUnlearnLogistic(solver="cholesky").fit(X_train, y_train)
     forget = np.random.default_rng(4).choice(len(y_train), n_removed, replace=False)
     clf.unlearn(forget)
     err, bound, err_ref, retrained = _check_against_retrain(
@@ -215,7 +222,8 @@ def test_against_retrain_on_digits():
     """Ten classes, 650 parameters: requests of 1, 10 and 100 rows on one model."""
     X, y = _data(load_digits)
     template = LogisticRegression(C=0.1)
-    clf = InfluenceUnlearnLogistic(template).fit(X, y)
+    # solver="auto" would refit for the 100 rows (a rank-1000 downdate costs more).
+    clf = InfluenceUnlearnLogistic(template, solver="cholesky").fit(X, y)
     # The reference starts from the fitted model's parameters (only to save iterations).
     warm = clone(template).set_params(solver="newton-cholesky", tol=1e-12, warm_start=True)
     warm.coef_, warm.intercept_ = clf.coef_.copy(), clf.intercept_.copy()
@@ -687,7 +695,7 @@ def test_pipeline_absorbs_the_scaler_change_without_refit():
 
 def test_refit_when_a_class_disappears_is_exact():
     X, y = _data(load_wine)
-    clf = InfluenceUnlearnLogistic().fit(X, y)
+    clf = InfluenceUnlearnLogistic(solver="cholesky").fit(X, y)
     clf.unlearn(np.flatnonzero(y == 0)[:-1])
     assert not clf.unlearn_report_["refit"]
     with pytest.warns(RefitWarning, match="no row of class"):
@@ -760,13 +768,16 @@ def test_report_keys_and_estimated_cost():
     X, y = _data(load_breast_cancer)
     clf = InfluenceUnlearnLogistic().fit(X, y)
     cost = clf.estimate_unlearn_cost([1, 2])
+    newton, refit = cost.pop("newton_flops"), cost.pop("refit_flops")
     assert cost == {
         "n_removed": 2,
         "samples_retrained": 0,
         "refit": False,
         "min_gradient_passes": 0,
         "max_gradient_passes": 5,
+        "hessian_refresh": False,
     }
+    assert 0 < newton < refit
     report = clf.unlearn([1, 2]).unlearn_report_
     for key in ("newton_steps", "gradient_passes", "hessian_refreshes", "curvature_bound"):
         assert key in report
@@ -781,7 +792,7 @@ def test_many_parameters_use_conjugate_gradients():
     # Without intercept the objective is 1-strongly convex, so the reference's own error is
     # bounded by its gradient norm, with no (2100, 2100) eigenvalue problem in the test.
     template = LogisticRegression(C=0.1, fit_intercept=False)
-    clf = InfluenceUnlearnLogistic(template).fit(X, y)
+    clf = InfluenceUnlearnLogistic(template, solver="cg").fit(X, y)
     assert clf.solver_ == "cg" and clf._cache is None
     clf.unlearn([0, 5])
     report = clf.unlearn_report_
@@ -795,3 +806,69 @@ def test_many_parameters_use_conjugate_gradients():
     grad = lml.gradient(lr.coef_, X[keep], t.astype(float), np.ones(keep.sum()), 1 / scale_)
     err_ref = np.linalg.norm(grad) * scale_
     assert np.linalg.norm(_params(clf) - _params(lr)) <= report["distance_bound"] + err_ref
+
+
+# -- a refit when it is cheaper -----------------------------------------------------------
+
+
+def test_auto_refits_when_cheaper():
+    """solver="auto" refits instead of a Newton update when the cost model says a refit is
+    cheaper (small data: a heavy request, or a Hessian that needs refreshing at almost
+    every request), exactly as scikit-learn would on the retained rows, without a warning;
+    estimate_unlearn_cost says so beforehand. On larger data the Newton update is taken."""
+    X, y = _data(load_digits)
+    clf = InfluenceUnlearnLogistic().fit(X, y)
+    forget = np.random.default_rng(8).choice(len(y), 100, replace=False)
+    cost = clf.estimate_unlearn_cost(forget)
+    # A rank-1000 downdate of a (650, 650) factor costs more than scikit-learn's fit.
+    assert cost["refit"] and cost["refit_flops"] < cost["newton_flops"]
+    assert cost["samples_retrained"] == len(y) - 100
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RefitWarning)
+        clf.unlearn(forget)
+    report = clf.unlearn_report_
+    assert report["refit"] and report["refit_cheaper"] and "cheaper" in report["refit_reason"]
+    assert report["samples_retrained"] == len(y) - 100
+    assert report["refit_flops"] < report["newton_flops"]
+    _check_against_retrain(clf, X, y, LogisticRegression())
+
+    # Small and wide: a downdate often removes most of a direction's curvature.
+    X, y = make_classification(80, 300, n_informative=10, random_state=0)
+    X = scale(X)
+    clf = InfluenceUnlearnLogistic().fit(X, y)
+    rng = np.random.default_rng(0)
+    refits = 0
+    for _ in range(8):
+        alive = np.flatnonzero(clf._retained_mask())
+        rows = rng.choice(alive, 1)
+        predicted = clf.estimate_unlearn_cost(rows)["refit"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", RefitWarning)
+            clf.unlearn(rows)
+        report = clf.unlearn_report_
+        assert report["refit"] or not predicted  # a predicted refit is taken
+        refits += report["refit"]
+        _check_against_retrain(clf, X, y, LogisticRegression())
+    assert refits > 0
+
+    X, y = make_classification(5000, 20, random_state=0)
+    X = scale(X)
+    clf = InfluenceUnlearnLogistic().fit(X, y)
+    cost = clf.estimate_unlearn_cost([7])
+    assert not cost["refit"] and cost["newton_flops"] < cost["refit_flops"] / 3
+    clf.unlearn([7])
+    assert not clf.unlearn_report_["refit"]
+    _check_against_retrain(clf, X, y, LogisticRegression())
+
+
+def test_solver_refit_refits_every_request():
+    X, y = _data(load_breast_cancer)
+    clf = InfluenceUnlearnLogistic(solver="refit").fit(X, y)
+    assert clf.solver_ == "refit" and clf._cache is None
+    assert clf.estimate_unlearn_cost([3])["samples_retrained"] == len(y) - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RefitWarning)
+        clf.unlearn([3]).unlearn([4, 5])
+    report = clf.unlearn_report_
+    assert report["refit"] and report["exact"] and report["distance_bound"] is None
+    _check_against_retrain(clf, X, y, LogisticRegression())

@@ -5,7 +5,8 @@ import pickle
 
 import numpy as np
 import pytest
-from sklearn.datasets import make_classification
+from sklearn.datasets import load_digits, make_classification
+from sklearn.preprocessing import scale
 
 from skunlearn.linear_model import InfluenceUnlearnLogistic
 from skunlearn.naive_bayes import GaussianNB
@@ -80,7 +81,7 @@ def test_requests_are_logged(model, caplog):
 def test_a_refit_on_every_request_is_a_warning(caplog):
     X, y = make_classification(n_samples=80, n_features=4, random_state=0)
     # A distance budget no Newton step can meet: every request falls back to a refit.
-    model = InfluenceUnlearnLogistic(max_distance=1e-14).fit(X * 100, y)
+    model = InfluenceUnlearnLogistic(max_distance=1e-14, solver="cholesky").fit(X * 100, y)
     with caplog.at_level(logging.WARNING, logger="skunlearn"), pytest.warns(UserWarning):
         model.unlearn([0])
         model.unlearn([1])
@@ -89,3 +90,16 @@ def test_a_refit_on_every_request_is_a_warning(caplog):
     assert "fell back to a refit" in warnings[0].getMessage()
     assert "for the last 2 requests in a row" in warnings[1].getMessage()
     assert model.unlearn_history_[-1]["refit"] is True
+
+
+def test_a_refit_chosen_because_it_is_cheaper_is_no_warning(caplog):
+    X, y = load_digits(return_X_y=True)
+    model = InfluenceUnlearnLogistic().fit(scale(X), y)  # solver="auto"
+    # A rank-1000 downdate of the (650, 650) factor costs more than a refit.
+    forget = np.arange(0, len(y), 18)
+    assert model.estimate_unlearn_cost(forget)["refit"]
+    with caplog.at_level(logging.INFO, logger="skunlearn"):
+        model.unlearn(forget)
+    assert model.unlearn_report_["refit"] and model.unlearn_report_["refit_cheaper"]
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert [r for r in caplog.records if r.levelno == logging.INFO]  # the request is logged

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import linalg
 from scipy.linalg import blas, lapack
 
-from skunlearn.linear_model._kernels import rank_one_update
+from skunlearn.linear_model._kernels import rank_k_update, rank_one_update
 
 __all__ = ["DowndateError", "HessianCache", "certified_min_eigenvalue", "cholesky_update"]
 
@@ -49,6 +49,10 @@ _SMALL = 200
 # factor, much cheaper than a rebuild, recovers from smaller losses) and the downdate would
 # lose accuracy (its transformations have condition number up to 1 / (1 - leverage)).
 _MAX_LEVERAGE = 0.85
+
+# Below this, the leverage bound the rank-one passes give for free is used as it is (it
+# only scales the certified curvature by one minus it).
+_CHEAP_LEVERAGE = 0.05
 
 # Column blocks of the blocked update. Its cost is about p^2 (b / 2 + 2 k + k^2 / (2 b)) flops
 # plus a few calls per block: b = k balances the flops, and below 32 columns the calls dominate.
@@ -117,8 +121,10 @@ def _leverage(L, U) -> float:
 def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
     """Lower Cholesky factor of ``L L^T - U U^T`` (downdate) or ``L L^T + U U^T`` (update).
 
-    For a few columns (the usual request), one compiled rank-one pass per column
-    (:func:`~._kernels.rank_one_update`, ``2 p^2`` flops each, no BLAS call). For many, a
+    For a few columns (the usual request), compiled rank-one passes
+    (:func:`~._kernels.rank_one_update`, ``2 p^2`` flops each, no BLAS call), interleaved
+    column by column of the factor for several (:func:`~._kernels.rank_k_update`: the
+    factor is read once). For many, a
     blocked hyperbolic (downdate) or orthogonal (update) transformation whose every step is
     a BLAS or LAPACK call, ``O(p^2 k)`` for ``U`` of shape ``(p, k)``. With ``s = -1`` for a
     downdate and ``+1`` for an update, a block of columns ``L = [[L11, 0], [L21, L22]]``,
@@ -132,7 +138,8 @@ def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
     after which ``L22 L22^T + s U2' U2'^T`` is the new trailing Schur complement, updated the
     same way block after block. The largest leverage ``lambda_max(U^T (L L^T)^-1 U)`` of
     the removed columns is ``1 - prod_k (L'_kk / L_kk)^2`` for one column (a determinant
-    ratio the rank-one pass yields for free) and ``||L^-1 U||_2^2`` for several.
+    ratio the rank-one pass yields for free); for several, that ratio bounds it from above
+    and is used when below 0.05, else ``||L^-1 U||_2^2``.
 
     Parameters
     ----------
@@ -177,17 +184,22 @@ def cholesky_update(L, U, *, downdate: bool, block: int | None = None):
         return out, 0.0
     if block is None and k <= _SEQUENTIAL:
         sign = -1.0 if downdate else 1.0
-        ratio = 1.0
-        for j in range(k):
-            ratio = rank_one_update(out, np.array(U[:, j], dtype=np.float64), sign)
-            if ratio < 0:
-                raise DowndateError("the downdated Hessian is not positive definite")
+        if k == 1:
+            ratio = rank_one_update(out, np.array(U[:, 0], dtype=np.float64), sign)
+        else:
+            ratios = np.ones(k)
+            V = np.array(U.T, dtype=np.float64, order="C")
+            ratio = float(np.prod(ratios)) if rank_k_update(out, V, sign, ratios) else -1.0
+        if ratio < 0:
+            raise DowndateError("the downdated Hessian is not positive definite")
         if not downdate:
             return out, 0.0
-        if k == 1:
-            leverage = 1.0 - ratio + 4.0 * (p + 1) * _EPS
-        else:
-            leverage = _leverage(np.asarray(L, order="F"), U)
+        # The ratios multiply to det(I - G) = prod_i (1 - lambda_i(G)) <= 1 - lambda_max(G)
+        # for G = U^T (L L^T)^-1 U: a free upper bound on the leverage, sharp when one
+        # eigenvalue dominates (a row of the softmax), else computed from the factor.
+        leverage = 1.0 - ratio + 4.0 * k * (p + 1) * _EPS
+        if k > 1 and leverage > _CHEAP_LEVERAGE:
+            leverage = min(leverage, _leverage(np.asarray(L, order="F"), U))
         return out, float(min(1.0, max(0.0, leverage)))
     return _blocked_update(out, U, downdate, block)
 

@@ -21,7 +21,7 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 from skunlearn.base import UnlearnerMixin
 from skunlearn.linear_model._certificate import rounding_allowance
 from skunlearn.linear_model._certified import draw_noise, removal_budget
-from skunlearn.linear_model._cholesky import DowndateError
+from skunlearn.linear_model._cholesky import _MAX_LEVERAGE, DowndateError, _leverage
 from skunlearn.linear_model._losses import LogisticObjective
 from skunlearn.linear_model._newton import (
     Anchor,
@@ -30,6 +30,7 @@ from skunlearn.linear_model._newton import (
     build_store,
     certify,
     cheap_step,
+    costs,
     evaluate,
     gradient_error,
     minimize,
@@ -49,6 +50,8 @@ _MAX_DENSE_PARAMS = 2000
 # the Hessian is recomputed from the rows.
 _REFRESH_FRACTION = 0.5
 _EPS = np.finfo(np.float64).eps
+# Requests a cache is assumed to serve before any has been replaced (see _price).
+_PRIOR_SERVED = 32
 # What a request reads of the rows it removes.
 _REMOVED_COLUMNS = ("X", "target", "sample_weight", "norms")
 # The rows a request's validation took out of the store, for the _unlearn that follows it,
@@ -120,12 +123,18 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         scratch on the retained rows instead (the report says so). None never refits for
         that reason (a refit still happens if no finite bound can be certified).
 
-    solver : {"auto", "cholesky", "cg"}, default="auto"
-        How Newton systems are solved: with a cached dense Cholesky factor of the Hessian,
-        downdated at each request in ``O(p^2 k)`` ("cholesky"), or by conjugate gradients on
-        exact
-        Hessian-vector products ("cg": no ``(p, p)`` matrix, each product one pass over the
-        rows). "auto" takes "cholesky" up to 2000 parameters.
+    solver : {"auto", "cholesky", "cg", "refit"}, default="auto"
+        How a request reaches the retrained optimum: Newton steps whose systems are solved
+        with a cached dense Cholesky factor of the Hessian, downdated at each request in
+        ``O(p^2 k)`` ("cholesky"), or by conjugate gradients on exact Hessian-vector
+        products ("cg": no ``(p, p)`` matrix, each product one pass over the rows); or a
+        refit from scratch on the retained rows at every request ("refit": exact, no
+        cache). "auto" takes "cholesky" up to 2000 parameters and "cg" beyond, and refits
+        instead of a request's Newton update whenever a refit is expected to cost fewer
+        floating-point operations (small data whose Hessian needs refreshing often; see
+        :meth:`estimate_unlearn_cost` and the User Guide). A refit is exact: the report
+        says so (``refit`` True, with the two costs in ``refit_reason``), without a
+        :class:`RefitWarning`.
 
     certificate : {"auto", "lazy", "exact"}, default="auto"
         When a request pays an exact pass over the retained rows. Every request first takes
@@ -144,11 +153,12 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         With ``certificate="lazy"``, the most requests between two exact passes.
 
     refresh_threshold : float, default=0.5
-        When the curvature the cached Hessian certifies at the current parameters has fallen
-        below this fraction of its value at the last refresh, its smallest eigenvalue is
-        certified anew from the factor (``O(p^3)``), and if that is not enough the Hessian is
-        recomputed at the current parameters (``O(n p^2)``). It also is when a Newton step
-        shrinks the gradient by less than a factor 10.
+        The cached Hessian is stale when the curvature it certifies at the current
+        parameters has fallen below this fraction of its value at the last refresh (or a
+        Newton step shrank the gradient by less than a factor 10). A stale cache is still
+        kept while the Newton steps it takes are cheaper than recomputing the Hessian at the
+        current parameters (``O(n p^2)``); its smallest eigenvalue is certified anew from
+        the factor (``O(p^3)``) when that is cheap; see the User Guide.
 
     epsilon : float, default=1.0
         Privacy parameter of certified removal (``method="certified"``).
@@ -190,7 +200,8 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         current objective (after :meth:`fit`: how far the solver stopped from it).
 
     solver_ : str
-        "cholesky" or "cg": how Newton systems are solved.
+        "cholesky" or "cg": how Newton systems are solved; "refit" when every request
+        refits.
 
     removal_budget_ : float
         Certified removal only: the budget of accumulated gradient residual.
@@ -225,7 +236,10 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         ``curvature_recertifications``, ``curvature_bound`` (the certified smallest Hessian
         eigenvalue used), ``gradient_norm`` (of the exact gradient, or None when no pass was
         paid), ``exact_pass`` (whether the call paid a pass over the rows),
-        ``requests_since_pass``, ``refit`` and ``refit_reason``, ``samples_retrained``; for
+        ``requests_since_pass``, ``refit`` and ``refit_reason``, ``samples_retrained``,
+        ``newton_flops`` and ``refit_flops`` (the expected cost of either way, when
+        ``solver="auto"`` weighed them), ``refit_cheaper`` (True for a refit chosen because
+        it was cheaper); for
         certified removal also ``removal_budget``, ``budget_used``, ``budget_left`` and
         ``retrained``; for PUMA ``reweighted_distance_bound``, ``criterion_before``,
         ``criterion_after``, ``rows_reweighted`` and ``puma_steps``.
@@ -283,7 +297,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         "max_newton_steps": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
         "max_distance": [Interval(Real, 0, None, closed="neither"), None],
-        "solver": [StrOptions({"auto", "cholesky", "cg"})],
+        "solver": [StrOptions({"auto", "cholesky", "cg", "refit"})],
         "certificate": [StrOptions({"auto", "lazy", "exact"})],
         "pass_every": [Interval(Integral, 1, None, closed="left")],
         "refresh_threshold": [Interval(Real, 0, 1, closed="neither")],
@@ -421,16 +435,20 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         self._has_sample_weight = has_weights
         self._seed = int(check_random_state(self.random_state).randint(_MAX_SEED))
         self._fitted_template = clone(template)
-        self._swap_state(**self._train(X, y, sample_weight, np.arange(n), n, criterion, 0))
+        state = self._train(X, y, sample_weight, np.arange(n), n, criterion, 0)
+        self._swap_state(**state, _history=_History())
         self._reset_unlearning(n, keys)
         return self
 
-    def _train(self, X, y, sample_weight, positions, n_total, criterion, training):
+    def _train(
+        self, X, y, sample_weight, positions, n_total, criterion, training, *, cache_wanted=True
+    ):
         """Train from scratch on the rows at ``positions`` (of ``n_total`` training rows)
         and return the fitted state, unbound.
 
         Shared by :meth:`fit` and by refits, so that a refit is exactly a fit on the
-        retained rows.
+        retained rows. ``cache_wanted=False`` skips the Hessian factor (a refit chosen because it
+        was cheaper than refreshing it; the next Newton update computes it if it is taken).
         """
         template = self._fitted_template
         est = clone(template)
@@ -452,6 +470,10 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         solver = self.solver
         if solver == "auto":
             solver = "cholesky" if obj.n_params <= _MAX_DENSE_PARAMS else "cg"
+        # What a refit costs, in the cost model of ._newton.Costs: scikit-learn's
+        # iterations of this fit, each about one pass (lbfgs), ten Hessian-vector products
+        # (newton-cg) or one Hessian (newton-cholesky).
+        state["_fit_iterations"] = int(np.max(np.atleast_1d(est.n_iter_)))
         noise = None
         if self.method == "certified":
             noise = draw_noise(self._seed, training, self.noise, obj)
@@ -467,7 +489,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             ev, _ = minimize(problem, theta, use_cg=solver == "cg", seed=self._seed)
             theta = ev.theta
         cache = None
-        if solver == "cholesky":
+        if solver == "cholesky" and cache_wanted:
             problem, cache = refresh(problem, theta, seed=self._seed)
         ev = evaluate(problem, theta)
         bound, _ = certify(problem, ev, cache)
@@ -532,17 +554,119 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         _POPPED.pop(self, None)  # an estimate changes nothing, keeps nothing
         counts, _ = self._retained_counts_after(positions)
         n_left = self.n_samples_fit_ - self.unlearned_indices_.size - positions.size
-        if np.any(counts == 0):
+        if np.any(counts == 0) or self.solver_ == "refit":
             return {"samples_retrained": int(n_left), "refit": True}
+        upfront = forced = self._forced_refresh(positions.size)
+        cache = self._cache
+        if not forced and cache is not None:
+            # The downdate is refused (and the Hessian recomputed) past a leverage of 0.85:
+            # the estimate computes the removed rows' leverage, as the downdate would.
+            removed = self._problem.store.take(positions, ["X", "target", "sample_weight"])
+            ref = Weighting(cache.class_scale_ref, self._problem.weighting.multiplier)
+            U = np.sqrt(self._objective.C) * self._objective.data_hessian_factor(
+                removed["X"], ref.of(_Rows(removed, positions)), cache.theta_ref
+            )
+            try:
+                forced = not _leverage(cache.factor, U) < _MAX_LEVERAGE
+            except DowndateError:
+                forced = True
+        price = self._price(positions.size, forced, downdate=not upfront)
+        refit = price["refit"]
         # A request pays no pass when the pass-free certificate suffices (see certificate).
-        pass_free = (
-            self._cache is not None and self.certificate != "exact" and self.method != "puma"
-        )
+        pass_free = cache is not None and self.certificate != "exact" and self.method != "puma"
         return {
-            "samples_retrained": 0,
-            "refit": False,
-            "min_gradient_passes": 0 if pass_free else 1,
+            "samples_retrained": int(n_left) if refit else 0,
+            "refit": refit,
+            "min_gradient_passes": 0 if (pass_free and not forced) else 1,
             "max_gradient_passes": int(self.max_newton_steps),
+            "hessian_refresh": bool(forced),
+            "newton_flops": price["newton_flops"],
+            "refit_flops": price["refit_flops"],
+        }
+
+    def _n_left(self, positions) -> int:
+        """Rows left after forgetting ``positions`` (not yet in ``unlearned_indices_``)."""
+        return int(self.n_samples_fit_ - self.unlearned_indices_.size - positions.size)
+
+    def _forced_refresh(self, n_removed) -> bool:
+        """Whether the Newton update of a request must recompute the Hessian whatever its
+        rows' leverage: no cache (after a refit that skipped it), or too many rows removed
+        since the last refresh."""
+        if self.solver_ != "cholesky":
+            return False
+        cache = self._cache
+        return cache is None or (
+            cache.removed_since_refresh + n_removed > _REFRESH_FRACTION * cache.rows_at_refresh
+        )
+
+    def _price(self, n_removed, forced_refresh, *, downdate=None) -> dict:
+        """The expected cost (flops, in the model of :class:`~._newton.Costs`) of a request's
+        Newton update and of a refit on the retained rows, and which one ``solver="auto"``
+        takes.
+
+        The Newton update costs the downdate of the factor (``K`` columns per row for the
+        softmax), the passes this model's earlier updates paid on average, and a share of a
+        refresh: one refresh per cache, shared by the requests a cache serves (measured,
+        with the fit's cache counted as having served ``_PRIOR_SERVED``). A refit costs the
+        iterations scikit-learn took to fit this model and the pass that certifies it; it
+        keeps no cache, so a later Newton update pays a refresh. ``refresh_budget`` is the
+        most a refresh may cost before a refit is cheaper. ``downdate``: whether the
+        downdate is attempted (by default unless the refresh is forced; a refused downdate
+        is paid too).
+        """
+        if downdate is None:
+            downdate = not forced_refresh
+        n_now = self.n_samples_fit_ - self.unlearned_indices_.size
+        c = costs(self._problem, n_now - n_removed)
+        obj = self._objective
+        # (a model pickled before the cost model existed has neither attribute)
+        h = self.__dict__.get("_history") or _History()
+        iterations = self.__dict__.get("_fit_iterations", 100)
+        cholesky = self.solver_ == "cholesky"
+        if h.newton:
+            pay = h.paid / h.newton
+            per_paid = h.passes / max(h.paid, 1)
+        else:
+            pay = 1.0 / self.pass_every if self.certificate == "lazy" else 1.0
+            per_paid = 2.0 if cholesky else 40.0
+        if self.certificate == "exact" or self._cache is None:
+            pay = 1.0
+        newton = pay * per_paid * c.step
+        refresh_budget = np.inf
+        # scikit-learn's iterations: lbfgs evaluates the loss and its gradient about twice
+        # per iteration (line search included), newton-cg takes about ten Hessian-vector
+        # products, newton-cholesky one Hessian.
+        refit_ = iterations * (
+            c.call
+            + {
+                "lbfgs": 2.0 * c.pass_,
+                "newton-cg": 10.0 * c.pass_,
+                "newton-cholesky": c.refresh,
+            }[self._fitted_template.solver]
+        )
+        refit_ += c.step  # the pass that certifies it
+        newton += c.call
+        if cholesky and downdate:
+            newton += (n_removed * (obj.n_outputs if obj.multinomial else 1) + 1) * c.column
+            # Requests a cache serves: those measured, with the fit's cache counted as one
+            # that served _PRIOR_SERVED (or as many as the refresh fraction allows, if fewer),
+            # so that a first refresh (the first request also corrects the solver's own
+            # tolerance) does not condemn the model to refits.
+            cache = self._cache
+            rows = cache.rows_at_refresh if cache is not None else n_now
+            prior = min(_PRIOR_SERVED, _REFRESH_FRACTION * rows / max(n_removed, 1))
+            served = max((h.newton + prior) / (h.refreshes + 1), 1.0)
+            # A refresh is worth its cost while, shared by the requests it serves, it keeps
+            # the Newton update cheaper than a refit.
+            refresh_budget = served * max(refit_ - newton, 0.0)
+            # Refreshes, forced now or to come, are shared by the requests a cache serves.
+            newton += c.refresh / served
+        auto = self.solver == "auto" and self.method != "puma"
+        return {
+            "newton_flops": float(newton),
+            "refit_flops": float(refit_),
+            "refit": bool(auto and refit_ < newton),
+            "refresh_budget": float(refresh_budget) if auto else np.inf,
         }
 
     def _unlearn(self, positions):
@@ -557,11 +681,28 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         if np.any(counts == 0):
             gone = self.classes_[counts == 0].tolist()
             return self._refit(store, f"no row of class {gone} is left")
+        if self.solver_ == "refit":
+            return self._refit(store, "solver='refit'", warn=False, cache_wanted=False)
         if self.method == "puma":
             return self._unlearn_puma(positions, store, left)
-        return self._unlearn_newton(positions, store, left, removed)
+        price = self._price(positions.size, self._forced_refresh(positions.size))
+        if price["refit"]:
+            return self._cheaper_refit(store, price)
+        try:
+            return self._unlearn_newton(positions, store, left, removed, price)
+        except _RefitIsCheaper as cheaper:
+            return self._cheaper_refit(store, cheaper.price)
 
-    def _newton_update(self, positions, store, removed):
+    def _cheaper_refit(self, store, price):
+        reason = (
+            f"a refit (about {price['refit_flops']:.3g} flops) is cheaper than the Newton "
+            f"update (about {price['newton_flops']:.3g} flops)"
+        )
+        details = {k: price[k] for k in ("newton_flops", "refit_flops")}
+        details["refit_cheaper"] = True
+        return self._refit(store, reason, details, warn=False, cache_wanted=False)
+
+    def _newton_update(self, positions, store, removed, price=None):
         """A Newton step to the optimum of the objective without ``positions``, certified
         without a pass when the policy of ``certificate`` allows, else further steps with
         exact passes; returns an :class:`_Outcome` and the report's details."""
@@ -609,7 +750,10 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         cache = self._cache
         refreshes = 0
         shift = self._anchor.shift_at(theta)
-        if cache is not None:
+        if cache is None and self.solver_ == "cholesky":  # a refit skipped it: compute it
+            problem, cache = refresh(problem, theta, seed=self._seed)
+            refreshes, shift, error = 1, 0.0, np.inf
+        elif cache is not None:
             try:
                 if cache.removed_since_refresh + positions.size > (
                     _REFRESH_FRACTION * cache.rows_at_refresh
@@ -623,6 +767,10 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
                 # ||.||_{H^-1} grows by at most 1 / sqrt(shrink) when H shrinks.
                 error = error / np.sqrt(cache.shrink) if cache.shrink > 0 else np.inf
             except DowndateError:
+                if price is not None and self.solver == "auto":
+                    forced = self._price(positions.size, True, downdate=True)
+                    if forced["refit"]:
+                        raise _RefitIsCheaper(forced) from None
                 problem, cache = refresh(problem, theta, seed=self._seed)
                 refreshes, shift, error = 1, 0.0, np.inf
         since = self._since_pass + 1
@@ -674,7 +822,11 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             score_shift=shift,
             refresh_below=self.refresh_threshold,
             seed=self._seed,
+            cost=None if cache is None else costs(problem, self._n_left(positions)),
+            refresh_budget=np.inf if price is None else price["refresh_budget"],
         )
+        if result.refit_wanted:
+            raise _RefitIsCheaper(self._price(positions.size, True))
         ev = result.evaluation
         outcome = _Outcome(
             problem=result.problem,
@@ -734,8 +886,10 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             return True
         return bound <= self.tol * max(1.0, float(np.linalg.norm(outcome.theta)))
 
-    def _unlearn_newton(self, positions, store, left, removed):
-        outcome, details = self._newton_update(positions, store, removed)
+    def _unlearn_newton(self, positions, store, left, removed, price=None):
+        outcome, details = self._newton_update(positions, store, removed, price)
+        if price is not None:
+            details.update(newton_flops=price["newton_flops"], refit_flops=price["refit_flops"])
         bound = outcome.bound
         if not np.isfinite(bound):
             return self._refit(store, "no finite distance bound could be certified", details)
@@ -744,6 +898,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
                 store, f"the certified bound {bound:.3g} exceeds max_distance", details
             )
         state = self._state_after(outcome, left)
+        state["_history"] = (self.__dict__.get("_history") or _History()).after(details)
         if self.method == "certified":
             used = self.budget_used_ + outcome.residual
             if used > self.removal_budget_:
@@ -760,6 +915,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             "exact": False,
             "distance_bound": bound,
             "refit": False,
+            "refit_cheaper": False,
             "refit_reason": None,
             "samples_retrained": 0,
             **details,
@@ -845,13 +1001,15 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
             **out.details,
         }
 
-    def _refit(self, store, reason, details=None):
-        """Train from scratch on the retained rows (with fresh noise for certified removal)."""
-        warnings.warn(
-            f"InfluenceUnlearnLogistic refits on the {len(store)} retained rows: {reason}.",
-            RefitWarning,
-            stacklevel=4,
-        )
+    def _refit(self, store, reason, details=None, *, warn=True, cache_wanted=True):
+        """Train from scratch on the retained rows (with fresh noise for certified removal);
+        ``warn``: a fallback (not a refit chosen for its cost) warns."""
+        if warn:
+            warnings.warn(
+                f"InfluenceUnlearnLogistic refits on the {len(store)} retained rows: {reason}.",
+                RefitWarning,
+                stacklevel=4,
+            )
         X, target, sample_weight = (store.column(k) for k in ("X", "target", "sample_weight"))
         pending = self.__dict__.get("_pending_input")
         scale, shift = pending if pending is not None else (self._input_scale, self._input_shift)
@@ -866,11 +1024,26 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         if self.method == "puma":
             criterion = self._criterion.data
         state = self._train(
-            X, y, sample_weight, store.positions(), self.n_samples_fit_, criterion, training
+            X,
+            y,
+            sample_weight,
+            store.positions(),
+            self.n_samples_fit_,
+            criterion,
+            training,
+            cache_wanted=cache_wanted,
         )
         self._swap_state(**state)
-        out = dict(details or {})
+        out = {
+            "refit_cheaper": False,
+            "newton_steps": 0,
+            "gradient_passes": 1,  # the pass that certifies the refit's distance_bound_
+            "hessian_refreshes": int(cache_wanted and state["_cache"] is not None),
+            **(details or {}),
+        }
         out.update(
+            exact_pass=True,  # the refit read every retained row
+            requests_since_pass=0,
             exact=True,
             distance_bound=None,
             method=self.method,
@@ -996,6 +1169,35 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         if scores.ndim == 1:
             return np.column_stack([log_expit(-scores), log_expit(scores)])
         return log_softmax(scores, axis=1)
+
+
+class _RefitIsCheaper(Exception):
+    """Raised inside a Newton update that turned out to need a refresh costing more than a
+    refit (``price``: the request's costs with that refresh)."""
+
+    def __init__(self, price):
+        super().__init__(price)
+        self.price = price
+
+
+@dataclass(frozen=True)
+class _History:
+    """Counts of this model's Newton updates since :meth:`fit`, from which the cost of the
+    next one is forecast: updates, those that paid a pass, the passes they paid and the
+    Hessian refreshes they made."""
+
+    newton: int = 0
+    paid: int = 0
+    passes: int = 0
+    refreshes: int = 0
+
+    def after(self, details) -> _History:
+        return _History(
+            self.newton + 1,
+            self.paid + bool(details["exact_pass"]),
+            self.passes + int(details["gradient_passes"]),
+            self.refreshes + int(details["hessian_refreshes"]),
+        )
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["binary_pass", "multinomial_pass", "rank_one_update"]
+__all__ = ["binary_pass", "multinomial_pass", "rank_k_update", "rank_one_update"]
 
 _FAST = {"reassoc", "contract", "nsz", "arcp"}
 
@@ -57,6 +57,43 @@ def rank_one_update(L, x, sign):  # pragma: no cover - compiled
             L[i, k] = lik
             x[i] = c * x[i] - s * lik
     return ratio
+
+
+@numba.njit(cache=True, nogil=True)
+def rank_k_update(L, V, sign, ratios):  # pragma: no cover - compiled
+    """In place: ``L`` becomes the factor of ``L L^T + sign V^T V`` for ``V`` of shape
+    ``(m, p)`` (C order: a column to add or remove per row), ``V`` is overwritten.
+
+    The same arithmetic as ``m`` successive :func:`rank_one_update` calls, with the loops
+    interchanged: each column of ``L`` takes the ``m`` rotations while it is in cache
+    (column ``k`` of the ``j``-th pass only needs column ``k`` after the earlier passes and
+    the ``j``-th vector after columns ``0..k-1``), so the factor is read once instead of
+    ``m`` times. ``ratios[j]`` is multiplied by ``1 + sign v_j^T (L_j L_j^T)^-1 v_j`` with
+    ``L_j`` the factor before the ``j``-th vector. Returns False (``L`` partly
+    overwritten) if a downdate would not be positive definite.
+    """
+    p = L.shape[0]
+    m = V.shape[0]
+    for k in range(p):
+        for i in range(k):  # the strict upper triangle reads as zero
+            L[i, k] = 0.0
+        for j in range(m):
+            lkk = L[k, k]
+            vk = V[j, k]
+            r2 = lkk * lkk + sign * vk * vk
+            if not r2 > 0.0:
+                return False
+            r = math.sqrt(r2)
+            c = r / lkk
+            s = vk / lkk
+            L[k, k] = r
+            ratios[j] *= c * c
+            inv_c = 1.0 / c
+            for i in range(k + 1, p):
+                lik = (L[i, k] + sign * s * V[j, i]) * inv_c
+                L[i, k] = lik
+                V[j, i] = c * V[j, i] - s * lik
+    return True
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)

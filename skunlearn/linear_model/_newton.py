@@ -40,8 +40,8 @@ __all__ = [
     "Weighting",
     "build_store",
     "certify",
-    "costs",
     "cheap_step",
+    "costs",
     "evaluate",
     "full_hessian",
     "minimize",
@@ -113,13 +113,24 @@ class Costs:
     downdate of the factor by one column (``2 p^2``); ``refresh``: recomputing, factoring and
     certifying the Hessian (``n p^2`` for the rows' curvature, about ``2 p^3`` for the
     factorization and the eigenvalue certificate); ``recertify``: certifying the smallest
-    eigenvalue again from the factor (about ``2 p^3``).
+    eigenvalue again from the factor (about ``2 p^3``); ``call``: the fixed cost of one
+    call through Python (a request, a step, an iteration of scikit-learn's solver).
+
+    The matrix-matrix work of a refresh or a recertification runs at about 2.5 times the
+    rate of a pass (measured on one core), so it is counted at ``_LEVEL3`` of its flops,
+    and a call at ``_CALL`` flops: what is compared is then close to time.
     """
 
     step: float
     column: float
     refresh: float
     recertify: float
+    call: float = 0.0
+
+    @property
+    def pass_(self) -> float:
+        """One pass over the rows (the step without its solves)."""
+        return self.step - self.column - self.call
 
     @property
     def refresh_steps(self) -> float:
@@ -132,25 +143,37 @@ class Costs:
         return self.recertify / self.step
 
 
-def costs(problem: Problem) -> Costs:
-    """The :class:`Costs` of requests on ``problem`` (its retained rows, as stored now)."""
+def costs(problem: Problem, n_rows: int | None = None) -> Costs:
+    """The :class:`Costs` of requests on ``problem`` (its retained rows, as stored now;
+    ``n_rows``: their number, if the caller knows it, which spares a walk over the blocks
+    for dense rows)."""
     obj = problem.objective
     p = float(obj.n_params)
     K = obj.n_outputs
-    n = values = 0.0
-    for block in problem.store:
-        X = block.data["X"]
-        n += X.shape[0]
-        values += X.nnz if sparse.issparse(X) else X.shape[0] * X.shape[1]
+    blocks = problem.store.blocks
+    if n_rows is None:
+        n_rows = sum(len(b) for b in blocks)
+    n = float(n_rows)
+    if blocks and sparse.issparse(blocks[0].data["X"]):
+        values = float(sum(b.data["X"].nnz for b in blocks))
+    else:
+        values = n * obj.n_features
     values += n if obj.fit_intercept else 0.0
     solve = 2.0 * p * p
     cubic = 2.0 * p**3
     return Costs(
-        step=4.0 * K * values + solve,
+        step=4.0 * K * values + solve + _CALL,
         column=solve,
-        refresh=n * p * p + cubic,
-        recertify=cubic,
+        refresh=_LEVEL3 * (n * p * p + cubic),
+        recertify=_LEVEL3 * cubic,
+        call=_CALL,
     )
+
+
+# Cost model (see Costs): matrix-matrix flops per pass flop, and one call through Python in
+# flops (about 0.1 ms at the rate of a small pass).
+_LEVEL3 = 0.4
+_CALL = 1e5
 
 
 @dataclass(frozen=True)
@@ -534,10 +557,15 @@ def _cg_direction(problem: Problem, theta, gradient, *, rtol=1e-10, maxiter=200)
 @dataclass(frozen=True)
 class NewtonResult:
     """Outcome of :func:`newton_steps`: the problem (its rows re-annotated if the Hessian was
-    refreshed), the final evaluation and certificate, and what it cost."""
+    refreshed), the final evaluation and certificate, and what it cost.
+
+    ``refit_wanted``: the steps stopped because the cache needed a refresh costing more than
+    the caller's ``refresh_budget`` (a refit is cheaper); ``evaluation`` is then the last one
+    made (None if no step was taken) and nothing else is final.
+    """
 
     problem: Problem
-    evaluation: Evaluation
+    evaluation: Evaluation | None
     bound: float
     mu: float
     steps: int
@@ -545,6 +573,7 @@ class NewtonResult:
     cache: HessianCache | None
     refreshes: int
     recertifications: int = 0
+    refit_wanted: bool = False
 
 
 def _maintain(
@@ -575,6 +604,68 @@ def _maintain(
     return problem, cache, 1, recertified
 
 
+# A stale cache is kept while its steps shrink the gradient at least this much each.
+_KEEP_CONTRACTION = 0.5
+# ... and, while the bound is still infinite, at least this much.
+_KEEP_OUTSIDE = 0.25
+# With a cost model, a stale cache is tried for one step before a refresh when a refresh
+# costs at least this many steps (the step measures how good a model the cache still is).
+_TRIAL_STEPS = 4.0
+
+
+def _steps_needed(bound, target, contraction) -> float:
+    """Further steps at ``contraction`` per step to bring ``bound`` down to ``target``
+    (the bound shrinks about like the gradient while it is far above its rounding floor)."""
+    if not np.isfinite(bound) or contraction is None or not contraction < 1:
+        return np.inf
+    if bound <= target:
+        return 0.0
+    if target <= 0 or contraction <= 0:
+        return np.inf if target <= 0 else 1.0
+    return float(np.ceil(np.log(bound / target) / -np.log(contraction)))
+
+
+def _priced_maintenance(cache, state, cost, refresh_below):
+    """Before a step, with a cost model: ``"keep"``, ``"recertify"`` or ``"refresh"``.
+
+    The rule of :func:`_maintain` says when the cache is stale; here a stale cache is still
+    kept whenever the steps it would take to the target (projected from the last step's
+    contraction) cost less than a refresh and the step after it, and fit in the steps left;
+    before the first step it is tried once when a refresh costs more than
+    ``_TRIAL_STEPS`` steps and a further step is allowed. A decayed ``mu`` is certified
+    anew only when that costs at most two steps (else only as a last resort, see
+    :func:`newton_steps`).
+    """
+    contraction, shift, bound, target, steps_left = state
+    stale = cache.degradation(shift) < refresh_below or (
+        contraction is not None and contraction > _SLOW and shift > 0
+    )
+    if not stale:
+        return "keep"
+    if (
+        cache.mu < cache.mu_at_refresh
+        and np.exp(-shift) >= np.sqrt(refresh_below)
+        and cost.recertify_steps <= 2.0
+        and (contraction is None or contraction <= _SLOW)
+    ):
+        return "recertify"
+    usable = cache.mu > 0 and shift < 30.0
+    if contraction is None:
+        # A trial step is only worth it if a further step can correct it.
+        trial = usable and steps_left >= 2 and cost.refresh_steps >= _TRIAL_STEPS
+        return "keep" if trial else "refresh"
+    if usable and contraction <= _KEEP_CONTRACTION:
+        needed = _steps_needed(bound, target, contraction)
+        if not np.isfinite(bound) and steps_left > 1 and contraction <= _KEEP_OUTSIDE:
+            # Still outside the region the certificate covers (the curvature it proves at
+            # the new point fell with the scores' shift): a step that shrinks the gradient
+            # well usually gets there, at a fraction of a refresh.
+            needed = 1.0
+        if needed <= steps_left and needed <= cost.refresh_steps + 1.0:
+            return "keep"
+    return "refresh"
+
+
 def newton_steps(
     problem: Problem,
     theta,
@@ -586,6 +677,8 @@ def newton_steps(
     score_shift: float,
     refresh_below: float = 0.5,
     seed: int = 0,
+    cost: Costs | None = None,
+    refresh_budget: float = np.inf,
 ) -> NewtonResult:
     """Newton steps on the retained objective from ``theta``, where its exact gradient is
     ``gradient``, until the certified bound is below ``tol * max(1, ||theta||)`` or
@@ -604,13 +697,45 @@ def newton_steps(
     enough that one step does not reach the region where the certificate holds); they keep
     the cache as long as each shrinks the gradient tenfold. Without a cache, conjugate
     gradients on exact Hessian-vector products give the step.
+
+    ``cost`` (a :class:`Costs`) prices those choices instead: a stale cache is kept while
+    its projected steps to the target are cheaper than a refresh (see
+    :func:`_priced_maintenance`), a decayed curvature bound is certified anew when the steps
+    are spent (or the gradient is at its rounding level) and the bound still misses the
+    target, and a refresh costing more than ``refresh_budget`` is not made: the result then
+    has ``refit_wanted`` set.
     """
     obj = problem.objective
     steps = passes = refreshes = recertifications = extra = 0
     contraction = None
+    bound, mu, ev = np.inf, 0.0, None
+    last_resort = cost is not None  # one recertification before stopping above the target
     certified = (None, None)  # (cache, its direction at the current point) from certify
+
+    def stop_for_refit():
+        return NewtonResult(
+            problem, ev, bound, mu, steps, passes, cache, refreshes, recertifications, True
+        )
+
     while True:
-        if cache is not None:
+        if cache is not None and cost is not None:
+            target = tol * max(1.0, float(np.linalg.norm(theta)))
+            steps_left = max_steps + extra - steps
+            action = _priced_maintenance(
+                cache, (contraction, score_shift, bound, target, steps_left), cost, refresh_below
+            )
+            if action == "recertify":
+                cache = cache.recertified(seed=seed)
+                recertifications += 1
+                if cache.degradation(score_shift) < refresh_below and contraction is None:
+                    trial = steps_left >= 2 and cost.refresh_steps >= _TRIAL_STEPS
+                    action = "keep" if trial else "refresh"
+            if action == "refresh":
+                if cost.refresh > refresh_budget:
+                    return stop_for_refit()
+                problem, cache = refresh(problem, theta, seed=seed)
+                refreshes += 1
+        elif cache is not None:
             # A step with a Hessian exact at its point converges quadratically; one that
             # barely shrank the gradient used a stale Hessian, worth recomputing.
             if contraction is not None and contraction > _SLOW and score_shift > 0:
@@ -632,6 +757,7 @@ def newton_steps(
                 )
                 refreshes += refreshed
                 recertifications += recertified
+        if cache is not None:
             if certified[0] is cache and certified[1] is not None:
                 direction = certified[1]  # certify solved with this very factor already
             else:
@@ -647,12 +773,33 @@ def newton_steps(
         score_shift, gradient = ev.score_shift, ev.gradient
         bound, mu, step = certify(problem, ev, cache, with_step=True)
         certified = (cache, step)
-        if bound <= tol * max(1.0, float(np.linalg.norm(theta))):
+        target = tol * max(1.0, float(np.linalg.norm(theta)))
+        if bound <= target:
             break
-        if ev.grad_norm <= ev.rounding:
+        at_rounding = ev.grad_norm <= ev.rounding
+        spent = steps >= max_steps + extra
+        if (
+            last_resort
+            and target > 0
+            and (at_rounding or spent)
+            and cache is not None
+            and cache.mu < 0.9 * cache.mu_at_refresh
+            and np.exp(-score_shift) >= np.sqrt(refresh_below)
+        ):
+            # Last resort before stopping above the target: the curvature bound, decayed by
+            # the downdates' worst-case leverage, certified anew (no pass needed; only while
+            # the scores stayed close, or the cache would look fresher than it is).
+            last_resort = False
+            cache = cache.recertified(seed=seed)
+            recertifications += 1
+            bound, mu, step = certify(problem, ev, cache, with_step=True)
+            certified = (cache, step)
+            if bound <= target:
+                break
+        if at_rounding:
             # The gradient is at its rounding level: no further step can lower the bound.
             break
-        if steps >= max_steps + extra:
+        if spent:
             if np.isfinite(bound) or extra == _EXTRA_STEPS:
                 break
             extra += 1
