@@ -92,8 +92,8 @@ for steps in (1, 2):
 # The distance to the retrained model and the certified bound
 # -----------------------------------------------------------
 # Every point of the true distance lies below the bound reported for the same request, and
-# the bound follows the distance closely (it is computed from the exact gradient of the
-# retained objective and the cached Hessian). A second Newton step per request brings the
+# the bound is usually within an order of magnitude of it (it is computed from the exact
+# gradient of the retained objective and the cached Hessian). A second Newton step per request brings the
 # model closer to the retrained one, at the cost of one more pass over the rows; by how much
 # is measured here, not assumed: the ratios of the medians are printed below the figure.
 fig, ax = plt.subplots(figsize=(8, 5.2))

@@ -105,6 +105,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         "shard_indices_",
         "slice_indices_",
         "_shard_of_position",
+        "_slice_of_position",
         "_class_counts",
         "_shard_seeds",
         "_fit_template",
