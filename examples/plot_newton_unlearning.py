@@ -93,8 +93,9 @@ for steps in (1, 2):
 # -----------------------------------------------------------
 # Every point of the true distance lies below the bound reported for the same request, and
 # the bound is usually within an order of magnitude of it (it is computed from the exact
-# gradient of the retained objective and the cached Hessian). A second Newton step per request brings the
-# model closer to the retrained one, at the cost of one more pass over the rows; by how much
+# gradient of the retained objective and the cached Hessian). A second Newton step per
+# request brings the model closer to the retrained one, at the cost of one more pass over
+# the rows; by how much
 # is measured here, not assumed: the ratios of the medians are printed below the figure.
 fig, ax = plt.subplots(figsize=(8, 5.2))
 for steps, color in [(1, "tab:blue"), (2, "tab:orange")]:

@@ -9,6 +9,7 @@ path run on them.
 """
 
 import pickle
+import threading
 
 import numpy as np
 import pytest
@@ -72,10 +73,17 @@ def assert_same_forest(model, fresh, keep, X):
     assert len(model._trees) == len(fresh._trees)
     for t, (a, b) in enumerate(zip(model._trees, fresh._trees)):
         for name, i in FIELD.items():
-            other = keep[b[i]].astype(b[i].dtype) if name == "order" else b[i]
-            assert a[i].shape == other.shape, (t, name, a[i].shape, other.shape)
-            assert a[i].dtype == other.dtype, (t, name)
-            assert np.array_equal(a[i], other), f"tree {t}: {name} differs"
+            mine = a[i]
+            other = b[i]
+            if name == "order":
+                # ``order`` keeps its length: the live rows, then -1 for each forgotten one.
+                live = a[FIELD["count"]][0]
+                assert (mine[live:] == -1).all(), t
+                mine = mine[:live]
+                other = keep[other].astype(other.dtype)
+            assert mine.shape == other.shape, (t, name, mine.shape, other.shape)
+            assert mine.dtype == other.dtype, (t, name)
+            assert np.array_equal(mine, other), f"tree {t}: {name} differs"
     if hasattr(model, "classes_"):
         np.testing.assert_array_equal(model.classes_, fresh.classes_)
         assert np.array_equal(model.predict_proba(X), fresh.predict_proba(X))
@@ -242,13 +250,112 @@ def test_forgotten_rows_are_zeroed_and_counted_nowhere():
         assert tree[FIELD["count"]][0] == len(y) - 2
 
 
-def test_unlearn_does_not_write_into_the_old_trees():
+def test_failed_request_changes_nothing(monkeypatch):
+    # Requests are planned for every tree before any tree is patched in place: a failure while
+    # planning (here in the third tree) leaves the forest, its data and its pickle as they were.
+    from skunlearn.ensemble import _forest_core
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = UnlearningForestClassifier(n_estimators=4, random_state=0).fit(X, y)
+    model.unlearn([1, 2])
+    before = pickle.dumps(model)
+    proba = model.predict_proba(X)
+    calls = []
+    real = _forest_core.plan_tree
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("injected")
+        return real(*args)
+
+    monkeypatch.setattr(_forest_core, "plan_tree", failing)
+    with pytest.raises(MemoryError, match="injected"):
+        model.unlearn(np.arange(10, 569, 5))
+    assert len(calls) == 3
+    assert pickle.dumps(model) == before
+    assert np.array_equal(model.predict_proba(X), proba)
+    monkeypatch.setattr(_forest_core, "plan_tree", real)
+    run_requests(model, X, y, [[1, 2], np.arange(10, 569, 5)])
+
+
+def test_concurrent_reader_sees_old_or_new_forest():
+    # unlearn patches the trees in place; a reader in another thread must still see the
+    # forest before the request or after it, never a mix of both.
+    X, y = load_breast_cancer(return_X_y=True)
+    model = UnlearningForestClassifier(n_estimators=8, random_state=0).fit(X, y)
+    old = model.predict_proba(X)
+    seen, stop = [], threading.Event()
+
+    def read():
+        while not stop.is_set():
+            seen.append(model.predict_proba(X))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(20):
+            if seen:
+                break
+            threading.Event().wait(0.01)
+        model.unlearn(np.arange(0, 569, 3))
+    finally:
+        stop.set()
+        reader.join()
+    new = model.predict_proba(X)
+    assert seen
+    assert all(np.array_equal(p, old) or np.array_equal(p, new) for p in seen)
+
+
+def test_plans_of_every_kind_stay_exact(cache_min):
+    # One-row requests exercise the three ways a plan applies: patched in place (same shape),
+    # written over the old arrays (a smaller tree) and new arrays (a larger one).
+    from skunlearn.ensemble import _forest_core
+
+    X, y = load_digits(return_X_y=True)
+    est = UnlearningForestClassifier(n_estimators=4, random_depth=0, random_state=0)
+    model = clone(est).fit(X, y)
+    kinds = set()
+    real = _forest_core.plan_tree
+
+    def spy(*args):
+        plan = real(*args)
+        kinds.add(int(plan[0]))
+        return plan
+
+    rows = np.random.RandomState(0).permutation(len(y))[:60]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_forest_core, "plan_tree", spy)
+        for i in rows:
+            model.unlearn([int(i)])
+    assert kinds == {0, 1, 2}
+    keep = np.setdiff1d(np.arange(len(y)), rows)
+    assert_same_forest(model, clone(est).fit(X[keep], y[keep]), keep, X)
+
+
+def test_pickle_taken_before_a_request_is_not_patched():
     X, y = load_breast_cancer(return_X_y=True)
     model = UnlearningForestClassifier(n_estimators=3, random_state=0).fit(X, y)
-    old = model._trees
-    copies = pickle.dumps(old)
+    blob = pickle.dumps(model)
     model.unlearn(np.arange(0, 569, 5))
-    assert pickle.dumps(old) == copies
+    old = pickle.loads(blob)
+    assert old._trees[0][FIELD["count"]][0] == len(y)
+    fresh = UnlearningForestClassifier(n_estimators=3, random_state=0).fit(X, y)
+    assert_same_trees(old._trees, fresh._trees)
+
+
+@pytest.mark.parametrize("random_depth", [0, 1])
+def test_root_rebuilt_and_subtrees_vanishing(random_depth, cache_min):
+    # Forgetting most of one side of the root changes the root's split (random_depth=0: a
+    # greedy root) or empties whole subtrees; one request, then one row at a time.
+    X, y = load_breast_cancer(return_X_y=True)
+    est = UnlearningForestClassifier(
+        n_estimators=3, max_depth=6, random_depth=random_depth, random_state=0
+    )
+    side = np.flatnonzero(X[:, 22] <= np.median(X[:, 22]))
+    model = run_requests(est, X, y, [side[: side.size * 3 // 4]])
+    assert model.unlearn_report_["subtrees_rebuilt"] > 0
+    run_requests(est, X, y, [[int(i)] for i in side[:40]])
 
 
 def test_n_jobs_does_not_change_the_model():

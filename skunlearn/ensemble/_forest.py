@@ -7,7 +7,10 @@ stays fast.
 
 from __future__ import annotations
 
+import threading
 import time
+import weakref
+from contextlib import contextmanager
 from numbers import Integral
 
 import numpy as np
@@ -25,7 +28,7 @@ __all__ = ["UnlearningForestClassifier", "UnlearningForestRegressor"]
 # Nodes with at least this many rows keep the statistics of their candidate splits, so that a
 # row leaving them costs O(1); smaller nodes are re-evaluated from their rows (O(rows)). It
 # bounds the cached nodes of a tree to O(n / _CACHE_MIN_SAMPLES).
-_CACHE_MIN_SAMPLES = 256
+_CACHE_MIN_SAMPLES = 128
 
 _CRITERIA = {"gini": 0, "entropy": 1, "log_loss": 1, "squared_error": 2}
 
@@ -33,6 +36,66 @@ _CRITERIA = {"gini": 0, "entropy": 1, "log_loss": 1, "squared_error": 2}
 _NO_DEPTH_LIMIT = 2**30
 
 _MAX_SEED = np.iinfo(np.int32).max
+
+
+class _ReadWriteLock:
+    """Many readers or one writer; a waiting writer goes before new readers."""
+
+    def __init__(self):
+        self._cond = threading.Condition(threading.Lock())
+        self._readers = 0
+        self._writing = False
+        self._waiting = 0
+
+    @contextmanager
+    def read(self):
+        with self._cond:
+            while self._writing or self._waiting:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                if not self._readers:
+                    self._cond.notify_all()
+
+    def acquire_write(self):
+        with self._cond:
+            self._waiting += 1
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._waiting -= 1
+            self._writing = True
+
+    def release_write(self):
+        with self._cond:
+            self._writing = False
+            self._cond.notify_all()
+
+
+# ``unlearn`` patches the arrays of the trees in place (copying every tree for every request
+# would cost more than the request): readers of the fitted arrays (prediction, pickling) hold
+# the lock of their forest while they read them, and the patch holds it alone, so that a reader
+# sees the old forest or the new one, never a mix. Kept outside the estimators, as the write
+# locks of :mod:`skunlearn.base`, so that they are neither pickled nor cloned.
+_LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+# Requests bound but not yet applied (see ``_unlearn``), by estimator.
+_PENDING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _lock(estimator) -> _ReadWriteLock:
+    with _LOCKS_GUARD:
+        return _LOCKS.setdefault(estimator, _ReadWriteLock())
+
+
+def _integer_weights(w):
+    """Whether class counts of weights ``w`` are exact in any order (plain additions)."""
+    return bool(np.all(w == np.floor(w)) and w.sum() < 2.0**52)
 
 
 def _core():
@@ -52,7 +115,8 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
       (the weight of every row: sample_weight times class_weight), zero for forgotten rows.
     - ``_trees``: one tuple of arrays per tree, laid out as
       :data:`~skunlearn.ensemble._forest_build.TREE_FIELDS`; ``_predict_trees`` holds the
-      arrays prediction reads (the same objects).
+      arrays prediction reads (the same objects). ``unlearn`` patches them in place, after the
+      request has succeeded, under the lock of :func:`_lock` that readers hold while reading.
     - ``_seeds``: the int seed of every tree; ``_params``: the core's parameter vector.
     """
 
@@ -133,6 +197,8 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
             criterion=_CRITERIA[self.criterion],
             cache_min=_CACHE_MIN_SAMPLES,
             regression=regression,
+            # Class counts of integer weights are exact in any order: plain additions.
+            integer_weights=_integer_weights(w),
         )
         seeds = check_random_state(self.random_state).randint(_MAX_SEED, size=self.n_estimators)
         # float32 like scikit-learn's trees; "+ 0" turns -0.0 into 0.0 (one value, one hash).
@@ -193,6 +259,8 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
             w_new = np.zeros(n)
             w_new[keep] = self._sw[keep] * compute_sample_weight("balanced", labels[keep])
             rows = np.flatnonzero(w_new > 0)
+            params = params.copy()
+            params[-1] = _integer_weights(w_new)
             new = core.fit_trees(
                 rows, seeds, X, X.view(np.uint32), yk, yr, w_new, params, self.n_jobs
             )
@@ -202,13 +270,11 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
                 "samples_retrained": int(rows.size),
                 "tree_samples_retrained": int(rows.size) * len(trees),
             }
-            return new, w_new, cost
+            return new, (w_new, params), cost
         rem = positions[w[positions] > 0]
-        new = list(trees)
-        rebuilt = retrained = 0
-        changed = 0
+        plans = []
         if rem.size:
-            results = core.unlearn_trees(
+            plans = core.plan_trees(
                 trees,
                 range(len(trees)),
                 rem,
@@ -222,67 +288,104 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
                 params,
                 self.n_jobs,
             )
-            for t, tree, n_rebuilt, n_rows in results:
-                new[t] = tree
-                rebuilt += n_rebuilt
-                retrained += n_rows
-            changed = len(results)
+        rebuilt = retrained = 0
+        for _, plan in plans:
+            n_rebuilt, n_rows = core.plan_cost(plan)
+            rebuilt += n_rebuilt
+            retrained += n_rows
         cost = {
-            "trees_changed": changed,
+            "trees_changed": len(plans),
             "subtrees_rebuilt": rebuilt,
             # In units of a full refit (which grows every tree on every row): rows of the
             # rebuilt subtrees, summed over trees, per tree.
             "samples_retrained": -(-retrained // len(trees)),
             "tree_samples_retrained": retrained,
         }
-        return new, None, cost
+        return plans, None, cost
 
     def _unlearn(self, positions):
         start = time.perf_counter()
-        trees, w_new, cost = self._plan(positions)
-        # Purge: the forgotten rows' features, targets and weights are overwritten with zeros
-        # (in new arrays: the current ones stay as they are until the swap).
-        X = self._X.copy(order="F")
-        X[positions] = 0.0
-        w = self._w.copy() if w_new is None else w_new
-        w[positions] = 0.0
-        state = {"_X": X, "_w": w}
-        if self._sw is not None:
-            sw = self._sw.copy()
-            sw[positions] = 0.0
-            state["_sw"] = sw
-        if self._y.size:
-            y = self._y.copy()
-            y[positions] = 0.0
-            state["_y"] = y
+        # Everything that can fail happens in the plan, which changes nothing.
+        plans, w_new, cost = self._plan(positions)
+        core = _core()
+        present = None
         if self._yk.size:
-            yk = self._yk.copy()
-            yk[positions] = 0
             retained = self._retained_mask()
             retained[positions] = False
-            present = np.bincount(yk[retained], minlength=self.classes_.size) > 0
-            if not present.all():
-                # A class whose rows are all forgotten leaves classes_: its label is row data,
-                # and a fit on the retained rows would not know it. It has no weight left in
-                # any node, so dropping its column changes no other number.
-                core = _core()
-                trees = [core.drop_classes(tree, present) for tree in trees]
-                yk = (np.cumsum(present) - 1).astype(np.int32)[yk]
-                yk[positions] = 0
-                params = self._params.copy()
-                params[1] = int(present.sum())
-                state.update(
-                    classes_=self.classes_[present],
-                    n_classes_=int(present.sum()),
-                    _params=params,
-                )
-            state["_yk"] = yk
-        self._set_trees(trees, **state)
+            present = np.bincount(self._yk[retained], minlength=self.classes_.size) > 0
+        if w_new is not None or (present is not None and not present.all()):
+            self._unlearn_aside(positions, plans, w_new, present)
+        else:
+            # The fast path patches the trees and the stored rows in place, which a failure
+            # after this method (the contract's bookkeeping) could not undo: bind the new
+            # state now (what the patch will make of it), and patch in _unlearn_cleanup, once
+            # the request has succeeded. The lock keeps readers out until then.
+            trees = self._trees
+            new = core.commit_layout(trees, plans)
+            lock = _lock(self)
+            lock.acquire_write()
+            _PENDING[self] = (new, trees, plans, positions, lock)
+            self._set_trees(new)
         self._log(
             f"forgot {positions.size} rows: {cost['subtrees_rebuilt']} subtrees rebuilt "
             f"({cost['samples_retrained']} rows) in {time.perf_counter() - start:.3f}s"
         )
         return {"exact": True, "distance_bound": None, **cost}
+
+    def _unlearn_cleanup(self):
+        pending = _PENDING.pop(self, None)
+        if pending is None:
+            return
+        new, trees, plans, positions, lock = pending
+        try:
+            if self._trees is new:  # the request succeeded: apply the patch
+                _core().commit_trees(trees, plans)
+                self._purge_rows(self._X, self._w, self._y, self._yk, positions)
+        finally:
+            lock.release_write()
+
+    @staticmethod
+    def _purge_rows(X, w, y, yk, positions):
+        # Purge: the forgotten rows' features, targets and weights are overwritten with zeros.
+        X[positions] = 0.0
+        w[positions] = 0.0
+        if y.size:
+            y[positions] = 0.0
+        if yk.size:
+            yk[positions] = 0
+
+    def _unlearn_aside(self, positions, plans, w_new, present):
+        """The rare requests that build a new state aside: class_weight="balanced" (every
+        tree grown again) or a class forgotten entirely (its column dropped everywhere)."""
+        core = _core()
+        X, y, yk = self._X.copy(order="F"), self._y.copy(), self._yk.copy()
+        state = {"_X": X, "_y": y}
+        if w_new is None:
+            w = self._w.copy()
+            copies = [tuple(a.copy() for a in tree) for tree in self._trees]
+            trees = core.commit_trees(copies, plans)
+        else:
+            trees, (w, state["_params"]) = plans, w_new
+        self._purge_rows(X, w, y, yk, positions)
+        state["_w"] = w
+        if self._sw is not None:
+            sw = self._sw.copy()
+            sw[positions] = 0.0
+            state["_sw"] = sw
+        if present is not None and not present.all():
+            # A class whose rows are all forgotten leaves classes_: its label is row data,
+            # and a fit on the retained rows would not know it. It has no weight left in
+            # any node, so dropping its column changes no other number.
+            trees = [core.drop_classes(tree, present) for tree in trees]
+            yk = (np.cumsum(present) - 1).astype(np.int32)[yk]
+            yk[positions] = 0
+            params = state.get("_params", self._params).copy()
+            params[1] = int(present.sum())
+            state.update(
+                classes_=self.classes_[present], n_classes_=int(present.sum()), _params=params
+            )
+        state["_yk"] = yk
+        self._set_trees(trees, **state)
 
     def _estimate_unlearn_cost(self, positions):
         return self._plan(positions)[2]
@@ -294,8 +397,30 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
         return validate_data(self, X, dtype=np.float32, reset=False)
 
     def _leaf_sum(self, X, n_outputs):
-        trees = self._read_state("_predict_trees")[0]
-        return _core().accumulate(trees, X, n_outputs, self.n_jobs) / len(trees)
+        with _lock(self).read():
+            trees = self._read_state("_predict_trees")[0]
+            return _core().accumulate(trees, X, n_outputs, self.n_jobs) / len(trees)
+
+    def __getstate__(self):
+        # Copies taken under the lock: pickling reads them after this returns, when a request
+        # may be patching the arrays of the forest.
+        with _lock(self).read():
+            state = dict(super().__getstate__())  # may be the instance's own __dict__
+            for name in ("_X", "_yk", "_y", "_w"):
+                if isinstance(state.get(name), np.ndarray):
+                    state[name] = state[name].copy(order="K")
+            if "_trees" in state:
+                trees = [tuple(a.copy() for a in tree) for tree in state["_trees"]]
+                state["_trees"] = trees
+                state.pop("_predict_trees", None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if "_trees" in state and "_predict_trees" not in state:
+            f = _core().FIELD
+            names = ("feature", "threshold", "left", "right", "value", "wsum", "impurity")
+            self._predict_trees = [tuple(tree[f[k]] for k in names) for tree in self._trees]
 
     def apply(self, X):
         """Leaf of every sample in every tree.
@@ -311,8 +436,9 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
             The index (in depth-first preorder) of the leaf each sample falls in, per tree.
         """
         X = self._validate_X_predict(X)
-        trees = self._read_state("_predict_trees")[0]
-        return _core().apply_trees(trees, X)
+        with _lock(self).read():
+            trees = self._read_state("_predict_trees")[0]
+            return _core().apply_trees(trees, X)
 
     @property
     def feature_importances_(self):
@@ -321,14 +447,17 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
         Each tree's decreases are normalized, then averaged over trees, as in scikit-learn.
         """
         check_is_fitted(self, "_predict_trees")
-        trees = self._read_state("_predict_trees")[0]
         core = _core()
         total = np.zeros(self.n_features_in_)
-        for feature, _, left, right, _, wsum, impurity in trees:
-            imp = core.tree_importances(feature, left, right, wsum, impurity, self.n_features_in_)
-            s = imp.sum()
-            if s > 0:
-                total += imp / s
+        with _lock(self).read():
+            trees = self._read_state("_predict_trees")[0]
+            for feature, _, left, right, _, wsum, impurity in trees:
+                imp = core.tree_importances(
+                    feature, left, right, wsum, impurity, self.n_features_in_
+                )
+                s = imp.sum()
+                if s > 0:
+                    total += imp / s
         s = total.sum()
         return total / s if s > 0 else total
 
@@ -556,8 +685,9 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
             Columns follow ``classes_``.
         """
         X = self._validate_X_predict(X)
-        trees, classes = self._read_state("_predict_trees", "classes_")
-        return _core().accumulate(trees, X, classes.size, self.n_jobs) / len(trees)
+        with _lock(self).read():
+            trees, classes = self._read_state("_predict_trees", "classes_")
+            return _core().accumulate(trees, X, classes.size, self.n_jobs) / len(trees)
 
     def predict_log_proba(self, X):
         """Logarithm of :meth:`predict_proba`.
@@ -587,8 +717,9 @@ class UnlearningForestClassifier(ClassifierMixin, _BaseUnlearningForest):
         y : ndarray of shape (n_samples,)
         """
         X = self._validate_X_predict(X)
-        trees, classes = self._read_state("_predict_trees", "classes_")
-        proba = _core().accumulate(trees, X, classes.size, self.n_jobs)
+        with _lock(self).read():
+            trees, classes = self._read_state("_predict_trees", "classes_")
+            proba = _core().accumulate(trees, X, classes.size, self.n_jobs)
         return classes[np.argmax(proba, axis=1)]
 
 

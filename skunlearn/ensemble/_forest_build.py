@@ -30,7 +30,9 @@ from numba import njit
 from skunlearn.ensemble._forest_hash import child_key, feature_hash, value_hash
 
 # Layout of the parameter vector handed to the kernels.
-P_D, P_C, P_KF, P_KT, P_MAXD, P_MSS, P_MSL, P_RD, P_CRIT, P_CACHE, P_REG = range(11)
+P_D, P_C, P_KF, P_KT, P_MAXD, P_MSS, P_MSL, P_RD, P_CRIT, P_CACHE, P_REG, P_INT = range(12)
+# How add_row sums: double-double (classes), regression channels, or integer class counts.
+DD, REG, COUNTS = 0, 1, 2
 GINI, ENTROPY, SQUARED_ERROR = 0, 1, 2
 
 TREE_FIELDS = (
@@ -90,10 +92,23 @@ def n_channels(P):
 
 
 @njit(cache=True, nogil=True)
-def add_row(hi, lo, p, sign, yk, yr, w, is_reg, node_level):
+def sum_mode(P):
+    """:data:`REG`, :data:`COUNTS` (integer weights whose total is below 2**52: every sum is
+    an exact integer, so a plain addition gives the bits of the double-double one, with a low
+    part of zero) or :data:`DD`."""
+    if P[P_REG]:
+        return REG
+    return COUNTS if P[P_INT] else DD
+
+
+@njit(cache=True, nogil=True)
+def add_row(hi, lo, p, sign, yk, yr, w, mode, node_level):
     """Add (``sign=1``) or remove (``-1``) row ``p`` to statistics ``hi/lo``; exactness."""
     wi = sign * w[p]
-    if is_reg:
+    if mode == COUNTS:
+        hi[yk[p]] += wi
+        return True
+    if mode == REG:
         h, low, e0 = dd_add(hi[0], lo[0], wi)
         hi[0], lo[0] = h, low
         wy = wi * yr[p]
@@ -117,9 +132,9 @@ def node_totals(rows, m, yk, yr, w, P, thi, tlo):
     thi[:] = 0.0
     tlo[:] = 0.0
     exact = True
-    is_reg = P[P_REG] != 0
+    mode = sum_mode(P)
     for i in range(m):
-        exact &= add_row(thi, tlo, rows[i], 1.0, yk, yr, w, is_reg, True)
+        exact &= add_row(thi, tlo, rows[i], 1.0, yk, yr, w, mode, True)
     return exact
 
 
@@ -166,19 +181,23 @@ def feature_candidates(rows, m, f, fh, X, Xb, msl, kt, vbuf, out_v, out_h):
     written to ``out_v`` in ascending order; returns how many."""
     if m < 2 * msl:
         return 0
+    # The node's values of ``f``, gathered once (then read contiguously, here and by
+    # :func:`feature_stats`).
+    for i in range(m):
+        vbuf[i] = X[rows[i], f]
+    col = vbuf[:m]
+    bits = col.view(np.uint32)
     if msl == 1:
-        lo = X[rows[0], f]
+        lo = col[0]
         hi = lo
         for i in range(1, m):
-            v = X[rows[i], f]
+            v = col[i]
             if v < lo:
                 lo = v
             elif v > hi:
                 hi = v
     else:
-        for i in range(m):
-            vbuf[i] = X[rows[i], f]
-        vs = np.sort(vbuf[:m])
+        vs = np.sort(col)
         lo = vs[msl - 1]
         hi = vs[m - msl]
     if not lo < hi:
@@ -186,11 +205,10 @@ def feature_candidates(rows, m, f, fh, X, Xb, msl, kt, vbuf, out_v, out_h):
     # Valid thresholds: values v with lo <= v < hi (msl rows at most v, msl rows above).
     n = 0
     for i in range(m):
-        p = rows[i]
-        v = X[p, f]
+        v = col[i]
         if v < lo or v >= hi:
             continue
-        h = value_hash(fh, Xb[p, f])
+        h = value_hash(fh, bits[i])
         if n == kt and (h > out_h[n - 1] or (h == out_h[n - 1] and v >= out_v[n - 1])):
             continue
         dup = False
@@ -223,10 +241,10 @@ def feature_candidates(rows, m, f, fh, X, Xb, msl, kt, vbuf, out_v, out_h):
 
 
 @njit(cache=True, nogil=True)
-def feature_stats(rows, m, f, X, yk, yr, w, P, nc, cand, eq, lcnt, lhi, llo, bcnt, bhi, blo):
+def feature_stats(rows, m, col, yk, yr, w, P, nc, cand, eq, lcnt, lhi, llo, bcnt, bhi, blo):
     """Statistics left of each candidate (rows in position order, bucketed then prefix-summed);
-    returns exactness."""
-    is_reg = P[P_REG] != 0
+    ``col`` holds the rows' values of the feature. Returns exactness."""
+    mode = sum_mode(P)
     bcnt[:nc] = 0
     eq[:nc] = 0
     bhi[:nc, :] = 0.0
@@ -235,7 +253,7 @@ def feature_stats(rows, m, f, X, yk, yr, w, P, nc, cand, eq, lcnt, lhi, llo, bcn
     last = cand[nc - 1]
     for i in range(m):
         p = rows[i]
-        v = X[p, f]
+        v = col[i]
         if v > last:
             continue
         b = 0
@@ -244,12 +262,17 @@ def feature_stats(rows, m, f, X, yk, yr, w, P, nc, cand, eq, lcnt, lhi, llo, bcn
         bcnt[b] += 1
         if v == cand[b]:
             eq[b] += 1
-        exact &= add_row(bhi[b], blo[b], p, 1.0, yk, yr, w, is_reg, False)
+        exact &= add_row(bhi[b], blo[b], p, 1.0, yk, yr, w, mode, False)
     cnt = 0
     nch = bhi.shape[1]
     for j in range(nc):
         cnt += bcnt[j]
         lcnt[j] = cnt
+        if mode == COUNTS:
+            for c in range(nch):
+                lhi[j, c] = bhi[j, c] if j == 0 else lhi[j - 1, c] + bhi[j, c]
+                llo[j, c] = 0.0
+            continue
         for c in range(nch):
             if j == 0:
                 lhi[0, c] = bhi[0, c]
@@ -348,8 +371,7 @@ def make_scratch(P, m_max):
         np.zeros(chn, np.float64),  # thi
         np.zeros(chn, np.float64),  # tlo
         np.zeros(D, np.uint64),  # feature hashes
-        # values of a feature, sorted only when min_samples_leaf > 1
-        np.zeros(max(m_max, 1) if P[P_MSL] > 1 else 1, np.float32),
+        np.empty(max(m_max, 1), np.float32),  # the node's values of one feature
         np.zeros(KT, np.uint64),  # candidate hashes
         np.zeros(KT + 1, np.int32),  # bucket counts
         np.zeros((KT + 1, chc), np.float64),  # bucket sums, high
@@ -398,12 +420,23 @@ def eval_node(rows, m, key, depth, X, Xb, yk, yr, w, P, S):
     D = P[P_D]
     for f in range(D):
         fh[f] = feature_hash(key, f)
-    ford = np.argsort(fh, kind="mergesort")
     want = 1 if random else P[P_KF]
     kt = 1 if random else P[P_KT]
     ns = 0
-    for idx in range(D):
-        f = ford[idx]
+    prev_h = np.uint64(0)
+    prev_f = -1
+    for _ in range(D):
+        # The next feature by (hash, index): a selection step instead of sorting all D
+        # hashes, since only the first few are usually needed.
+        f = -1
+        for g in range(D):
+            h = fh[g]
+            if prev_f >= 0 and (h < prev_h or (h == prev_h and g <= prev_f)):
+                continue
+            if f < 0 or h < fh[f]:
+                f = g
+        prev_h = fh[f]
+        prev_f = f
         nc = feature_candidates(rows, m, f, fh[f], X, Xb, P[P_MSL], kt, vbuf, s_thr[ns], hbuf)
         if nc == 0:
             continue
@@ -412,8 +445,7 @@ def eval_node(rows, m, key, depth, X, Xb, yk, yr, w, P, S):
         exact &= feature_stats(
             rows,
             m,
-            f,
-            X,
+            vbuf[:m],
             yk,
             yr,
             w,

@@ -6,7 +6,9 @@ skunlearn`` stays fast.
 
 Trees are tuples of arrays laid out as :data:`TREE_FIELDS`. Work over trees runs in threads
 (the kernels release the GIL), in ``n_jobs`` chunks of consecutive trees so that a one-row
-request pays the dispatch of a few tasks, not of one task per tree.
+request pays the dispatch of a few tasks, not of one task per tree. A request is planned for
+every tree (:func:`plan_trees`, which changes nothing) before any tree is patched in place
+(:func:`commit_trees`).
 """
 
 import itertools
@@ -20,6 +22,7 @@ from skunlearn.ensemble._forest_build import (
     P_CACHE,
     P_CRIT,
     P_D,
+    P_INT,
     P_KF,
     P_KT,
     P_MAXD,
@@ -30,21 +33,27 @@ from skunlearn.ensemble._forest_build import (
     TREE_FIELDS,
     build_subtree,
 )
-from skunlearn.ensemble._forest_delete import unlearn_tree
+from skunlearn.ensemble._forest_delete import INPLACE, NEW, commit_tree, plan_tree
 from skunlearn.ensemble._forest_hash import root_key
 
 __all__ = [
     "TREE_FIELDS",
     "accumulate",
     "apply_trees",
+    "commit_layout",
+    "commit_trees",
     "drop_classes",
     "fit_trees",
     "make_params",
+    "plan_cost",
+    "plan_trees",
     "tree_importances",
-    "unlearn_trees",
 ]
 
 FIELD = {name: i for i, name in enumerate(TREE_FIELDS)}
+
+# Up to this many rows per request, ``order`` is compacted by memmoves, one per row.
+_FEW = 8
 
 
 def make_params(
@@ -60,8 +69,9 @@ def make_params(
     criterion,
     cache_min,
     regression,
+    integer_weights=False,
 ):
-    P = np.zeros(11, dtype=np.int64)
+    P = np.zeros(12, dtype=np.int64)
     P[P_D] = n_features
     P[P_C] = n_classes
     P[P_KF] = max_features
@@ -73,6 +83,7 @@ def make_params(
     P[P_CRIT] = criterion
     P[P_CACHE] = cache_min
     P[P_REG] = int(regression)
+    P[P_INT] = int(bool(integer_weights) and not regression)
     return P
 
 
@@ -111,18 +122,59 @@ def fit_trees(rows, seeds, X, Xb, yk, yr, w, P, n_jobs=None):
     return _run(grow, list(seeds), n_jobs)
 
 
-def unlearn_trees(trees, tree_ids, rem, removed, seeds, X, Xb, yk, yr, w, P, n_jobs=None):
-    """Forget ``rem`` in the trees ``tree_ids``; returns ``[(tree_id, new_tree, rebuilt,
-    rows_rebuilt)]``. The given trees are left untouched."""
+def plan_trees(trees, tree_ids, rem, removed, seeds, X, Xb, yk, yr, w, P, n_jobs=None):
+    """Plan forgetting ``rem`` in the trees ``tree_ids``, without changing them; returns
+    ``[(tree_id, plan)]`` for :func:`commit_trees`."""
     rem = np.ascontiguousarray(rem, dtype=np.int64)
 
     def forget(t):
-        new, n_rebuilt, retrained = unlearn_tree(
-            trees[t], rem, removed, np.uint64(seeds[t]), X, Xb, yk, yr, w, P
-        )
-        return t, new, int(n_rebuilt), int(retrained)
+        return t, plan_tree(trees[t], rem, removed, np.uint64(seeds[t]), X, Xb, yk, yr, w, P)
 
     return _run(forget, list(tree_ids), n_jobs)
+
+
+def plan_cost(plan):
+    """``(subtrees_rebuilt, rows_rebuilt)`` of a plan."""
+    return int(plan[18]), int(plan[19])
+
+
+def commit_layout(trees, plans):
+    """The list of trees ``commit_trees(trees, plans)`` will return, before it runs: a tree
+    patched in place is the same tuple; one written over itself, views of its arrays cut to
+    the new sizes; a replaced one, the new arrays of its plan (sharing ``order``)."""
+    new = list(trees)
+    for t, plan in plans:
+        kind = plan[0]
+        if kind == INPLACE:
+            n_out, s_out = plan[16], plan[17]
+            tree = trees[t]
+            new[t] = (
+                *(a[:n_out] for a in tree[:10]),
+                tree[10],
+                *(a[:s_out] for a in tree[11:]),
+            )
+        elif kind == NEW:
+            new[t] = (*plan[9][:10], trees[t][10], *plan[9][11:])
+    return new
+
+
+def commit_trees(trees, plans):
+    """Apply the plans to ``trees`` in place and return :func:`commit_layout`. Nothing here
+    allocates much or raises: plan first, then commit."""
+    for t, plan in plans:
+        qs = plan[1]
+        few = qs.size <= _FEW
+        if few:
+            # numpy's overlapping slice assignment is a memmove, several times faster than
+            # a compiled loop over the rows after the removed entry.
+            order = trees[t][FIELD["order"]]
+            live = int(trees[t][FIELD["count"]][0])
+            for i, q in enumerate(qs.tolist()):
+                q -= i
+                order[q : live - i - 1] = order[q + 1 : live - i]
+            order[live - qs.size : live] = -1
+        commit_tree(trees[t], plan, not few)
+    return commit_layout(trees, plans)
 
 
 @njit(cache=True, nogil=True)
