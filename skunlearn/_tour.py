@@ -269,6 +269,7 @@ def _forest(options: TourOptions) -> StopResult:
 
     # The compiled kernels are built at their first call (and cached on disk): not the cost
     # of fitting or forgetting, so they are warmed up apart, and the wait is said.
+    _say("      preparing the compiled kernels (the first run compiles them: a minute or two)")
     _, warm = _clock(lambda: forest().set_params(n_estimators=2).fit(X[:300], y[:300]).unlearn([0]))
     _say(f"      kernels ready in {_fmt_seconds(warm)} (compiled at first use, then cached)")
     model = forest()
