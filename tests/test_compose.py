@@ -14,10 +14,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import FunctionTransformer, PolynomialFeatures, SplineTransformer
 
 from skunlearn.compose import ColumnTransformer, make_column_transformer
-from skunlearn.ensemble import ClassPartitionedClassifier, ShardedEnsembleClassifier
+from skunlearn.ensemble import (
+    ClassPartitionedClassifier,
+    ShardedEnsembleClassifier,
+    UnlearningForestClassifier,
+)
 from skunlearn.impute import SimpleImputer
 from skunlearn.linear_model import InfluenceUnlearnLogistic
-from skunlearn.naive_bayes import GaussianNB
+from skunlearn.metrics import verify_unlearning
+from skunlearn.naive_bayes import BernoulliNB, GaussianNB
 from skunlearn.neighbors import KNeighborsClassifier
 from skunlearn.pipeline import FeatureUnion, _unlearned_reference, make_pipeline, make_union
 from skunlearn.preprocessing import MinMaxScaler, OneHotEncoder, StandardScaler
@@ -62,8 +67,10 @@ def _columns(strategy="median"):
 # Deterministic exact classifiers: after unlearn the pipeline equals a refit on the retained rows.
 EXACT = [
     GaussianNB(),
+    BernoulliNB(),
     KNeighborsClassifier(n_neighbors=5),
     ClassPartitionedClassifier(random_state=0),
+    UnlearningForestClassifier(n_estimators=5, random_state=0),
 ]
 
 
@@ -109,6 +116,9 @@ def test_approximate_final_step_stays_within_tolerance():
     refit = make_pipeline(_columns(), InfluenceUnlearnLogistic()).fit(df.iloc[kept], y[kept])
     np.testing.assert_allclose(pipe.predict_proba(df), refit.predict_proba(df), atol=1e-2)
     np.testing.assert_allclose(pipe[0].transform(df), refit[0].transform(df), rtol=1e-12)
+    # Within its reported bound of the retrained optimum (a polished reference).
+    report = verify_unlearning(pipe, df, y)
+    assert report["status"] == "passed", report["reason"]
 
 
 @pytest.mark.parametrize(
