@@ -205,10 +205,7 @@ def check_unlearn_indices(
         raise ValueError(f"Positions {_show(duplicated)} are duplicated in the request.")
     if unlearned is not None and len(unlearned):
         if isinstance(unlearned, np.ndarray) and _sorted_unlearned:
-            # O(k log m) against the sorted earlier positions (the estimators' own
-            # unlearned_indices_), instead of an O(m) set intersection on every request.
-            at = np.minimum(np.searchsorted(unlearned, positions), unlearned.size - 1)
-            again = positions[unlearned[at] == positions]
+            again = positions[_in_sorted(positions, unlearned)]
         else:
             again = np.intersect1d(positions, unlearned)
         if again.size:
@@ -216,6 +213,15 @@ def check_unlearn_indices(
                 f"Positions {_show(again)} were already unlearned by an earlier request."
             )
     return positions
+
+
+def _in_sorted(positions: np.ndarray, sorted_positions: np.ndarray) -> np.ndarray:
+    """Mask of ``positions`` found in the sorted ``sorted_positions`` (the estimators' own
+    ``unlearned_indices_``): O(k log m) per request, instead of an O(m) set operation."""
+    if sorted_positions.size == 0:
+        return np.zeros(positions.shape, dtype=bool)
+    at = np.minimum(np.searchsorted(sorted_positions, positions), sorted_positions.size - 1)
+    return sorted_positions[at] == positions
 
 
 def _merged(unlearned: np.ndarray, positions: np.ndarray) -> np.ndarray:
@@ -372,7 +378,7 @@ class UnlearnerMixin:
                 return self._validate_unlearn_request(indices), {"n_skipped": 0}
             check_is_fitted(self, "n_samples_fit_")
             positions = check_unlearn_indices(indices, self.n_samples_fit_)
-            again = np.isin(positions, self.unlearned_indices_)
+            again = _in_sorted(positions, self.unlearned_indices_)
             positions = positions[~again]
             self._check_leaves_data(positions)
             return positions, {"n_skipped": int(again.sum())}

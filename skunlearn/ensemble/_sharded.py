@@ -67,11 +67,6 @@ def _soft_with_proba(self) -> bool:
     return self.aggregation == "soft" and hasattr(self._template(), "predict_proba")
 
 
-def _is_dataframe(X) -> bool:
-    """Whether ``X`` is a pandas or polars DataFrame, which the shards get unchanged."""
-    return is_dataframe(X)
-
-
 def _output_gap(a, b) -> float:
     """Largest absolute difference of numeric outputs; share of differing labels otherwise."""
     a, b = np.asarray(a), np.asarray(b)
@@ -228,7 +223,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
         # A regressor's targets must be numbers: string targets would fit and fail only at
         # predict, deep inside the wrapped estimator.
         y_numeric = is_regressor(self)
-        if _is_dataframe(X):
+        if is_dataframe(X):
             # The shards get the user's DataFrame (rows taken by position): its column names,
             # dtypes and categories reach the wrapped estimator as in a plain scikit-learn fit.
             X = validate_data(self, X, skip_check_array=True)
@@ -599,7 +594,7 @@ class _BaseShardedEnsemble(UnlearnerMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _validate_X_predict(self, X):
         check_is_fitted(self)
-        if _is_dataframe(X):
+        if is_dataframe(X):
             # Checks the feature names and count; the shards get the DataFrame as it is.
             return validate_data(self, X, skip_check_array=True, reset=False)
         return validate_data(
