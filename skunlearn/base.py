@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from numbers import Integral
 
 import numpy as np
+from sklearn.exceptions import NotFittedError
 from sklearn.utils._metadata_requests import _routing_enabled
-from sklearn.utils.validation import check_is_fitted
 
 from skunlearn._keys import check_keys
 from skunlearn._serving import _REGISTRY as _SERVED
@@ -344,8 +344,20 @@ class UnlearnerMixin:
         mask[self.unlearned_indices_] = False
         return mask
 
+    def _check_fitted(self) -> None:
+        """Raise scikit-learn's ``NotFittedError`` before the first fit.
+
+        What ``check_is_fitted(self, "n_samples_fit_")`` checks, without looking up the
+        estimator tags: a pipeline of unlearners runs this once per step on every request.
+        """
+        if not hasattr(self, "n_samples_fit_"):
+            raise NotFittedError(
+                f"This {type(self).__name__} instance is not fitted yet. Call 'fit' with "
+                "appropriate arguments before using this estimator."
+            )
+
     def _validate_unlearn_request(self, indices) -> np.ndarray:
-        check_is_fitted(self, "n_samples_fit_")
+        self._check_fitted()
         positions = check_unlearn_indices(
             indices, self.n_samples_fit_, self.unlearned_indices_, _sorted_unlearned=True
         )
@@ -376,7 +388,7 @@ class UnlearnerMixin:
         if keys is None:
             if already_forgotten == "raise":
                 return self._validate_unlearn_request(indices), {"n_skipped": 0}
-            check_is_fitted(self, "n_samples_fit_")
+            self._check_fitted()
             positions = check_unlearn_indices(indices, self.n_samples_fit_)
             again = _in_sorted(positions, self.unlearned_indices_)
             positions = positions[~again]
@@ -384,7 +396,7 @@ class UnlearnerMixin:
             return positions, {"n_skipped": int(again.sum())}
         if indices is not None:
             raise ValueError("Pass either indices (row positions) or keys, not both.")
-        check_is_fitted(self, "n_samples_fit_")
+        self._check_fitted()
         key_index = getattr(self, "_keys", None)
         if key_index is None:
             raise ValueError(
@@ -587,7 +599,7 @@ class UnlearnerMixin:
         >>> bool((serving.predict_proba(X) == model.predict_proba(X)).all())
         True
         """
-        check_is_fitted(self, "n_samples_fit_")
+        self._check_fitted()
         with _write_lock(self):  # not halfway through a request of another thread
             return self._serving_copy()
 

@@ -142,6 +142,17 @@ def test_given_positions_and_blocks_sized_by_bytes():
     assert default_block_size(100) == 16 and default_block_size(10**6) == 1024
 
 
+def test_default_blocks_of_wide_rows_stay_small():
+    # Forgetting a row copies its block: wide rows get fewer rows per block than sqrt(n).
+    wide = np.zeros((10_000, 500))  # 4,008 bytes per row with its position
+    store = RowStore.from_columns({"X": wide, "y": np.zeros(10_000)})
+    assert store.block_size == 32 < default_block_size(10_000)  # 32 rows: 128 KiB
+    narrow = RowStore.from_columns({"X": np.zeros((10_000, 2))})
+    assert narrow.block_size == default_block_size(10_000)
+    left = store.without(np.array([0, 31, 32, 9_999]))
+    assert len(left) == 9_996 and len(left.blocks[0]) == 30 and len(left.blocks[1]) == 31
+
+
 def test_chunks_cover_the_rows_in_order():
     rng = np.random.RandomState(1)
     X, w = rng.randn(100, 2), rng.rand(100)

@@ -1071,7 +1071,7 @@ class InfluenceUnlearnLogistic(UnlearnerMixin, ClassifierMixin, BaseEstimator):
         """
         if self.method != "newton":
             raise ValueError("Only method='newton' absorbs a change of its input features.")
-        check_is_fitted(self)
+        self._check_fitted()
         scale = np.asarray(scale, dtype=np.float64)
         shift = np.asarray(shift, dtype=np.float64)
         if scale.shape != (self.n_features_in_,) or shift.shape != (self.n_features_in_,):

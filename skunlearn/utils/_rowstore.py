@@ -33,6 +33,9 @@ __all__ = ["RowBlock", "RowStore", "concat_rows", "default_block_size"]
 # Removing this many rows or fewer from an array copies the runs between them, which is
 # cheaper than gathering the kept rows through an index.
 _FEW_ROWS = 8
+# Without a size from the caller, a block holds at most about this many bytes of wide rows:
+# forgetting one row copies its block, on every request, in every step that keeps rows.
+_MAX_DEFAULT_BLOCK_BYTES = 1 << 17
 
 
 def default_block_size(n_rows: int) -> int:
@@ -212,7 +215,8 @@ class RowStore:
         columns : mapping of str to column
             The columns (at least one not None).
         block_size : int, default=None
-            Rows per block. None: ``block_bytes`` if given, else :func:`default_block_size`.
+            Rows per block. None: ``block_bytes`` if given, else :func:`default_block_size`
+            capped at about 128 KiB of rows.
         block_bytes : int, default=None
             Target bytes per block (positions included), when ``block_size`` is None.
         start : int, default=0
@@ -231,10 +235,11 @@ class RowStore:
         if n is None:
             raise ValueError(f"No column holds rows: every column of {list(columns)} is None.")
         if block_size is None:
+            per_row = 8 + sum(_row_bytes(c) for c in columns.values())
             if block_bytes is None:
-                block_size = default_block_size(n)
+                by_bytes = max(16, int(_MAX_DEFAULT_BLOCK_BYTES // per_row))
+                block_size = min(default_block_size(n), by_bytes)
             else:
-                per_row = 8 + sum(_row_bytes(c) for c in columns.values())
                 block_size = max(1, int(block_bytes // per_row))
         if positions is None:
             positions = np.arange(start, start + n, dtype=np.intp)
