@@ -144,9 +144,10 @@ def test_given_positions_and_blocks_sized_by_bytes():
 
 def test_default_blocks_of_wide_rows_stay_small():
     # Forgetting a row copies its block: wide rows get fewer rows per block than sqrt(n).
-    wide = np.zeros((10_000, 500))  # 4,008 bytes per row with its position
+    wide = np.zeros((10_000, 500))
     store = RowStore.from_columns({"X": wide, "y": np.zeros(10_000)})
-    assert store.block_size == 32 < default_block_size(10_000)  # 32 rows: 128 KiB
+    # 4,016 bytes per row (X, y and the position): 131,072 // 4,016 = 32 rows per block.
+    assert store.block_size == 32 < default_block_size(10_000)
     narrow = RowStore.from_columns({"X": np.zeros((10_000, 2))})
     assert narrow.block_size == default_block_size(10_000)
     left = store.without(np.array([0, 31, 32, 9_999]))
