@@ -27,8 +27,13 @@ from sklearn.datasets import (
 )
 from sklearn.model_selection import GridSearchCV
 
-from skunlearn.ensemble import UnlearningForestClassifier, UnlearningForestRegressor, _forest
-from skunlearn.ensemble._forest_core import FIELD
+from skunlearn.ensemble import (
+    UnlearningForestClassifier,
+    UnlearningForestRegressor,
+    _forest,
+    _forest_delete,
+)
+from skunlearn.ensemble._forest_core import FIELD, compact_trees
 
 
 @pytest.fixture(params=[_forest._CACHE_MIN_SAMPLES, 12], ids=["cache256", "cache12"])
@@ -71,7 +76,9 @@ REGRESSION = {"make_regression": _regression, "diabetes": _diabetes}
 def assert_same_forest(model, fresh, keep, X):
     """``model`` (unlearned) equals ``fresh`` (fitted on ``X[keep]``), tree by tree."""
     assert len(model._trees) == len(fresh._trees)
-    for t, (a, b) in enumerate(zip(model._trees, fresh._trees)):
+    mine_trees = compact_trees(model._trees, model._params)
+    fresh_trees = compact_trees(fresh._trees, fresh._params)
+    for t, (a, b) in enumerate(zip(mine_trees, fresh_trees)):
         for name, i in FIELD.items():
             mine = a[i]
             other = b[i]
@@ -92,9 +99,10 @@ def assert_same_forest(model, fresh, keep, X):
     assert np.array_equal(model.feature_importances_, fresh.feature_importances_)
 
 
-def assert_same_trees(a, b):
+def assert_same_trees(a, b, params):
+    """Same trees, in the layout fit gives them (free ids left by unlearning aside)."""
     assert len(a) == len(b)
-    for ta, tb in zip(a, b):
+    for ta, tb in zip(compact_trees(a, params), compact_trees(b, params)):
         for name, i in FIELD.items():
             assert ta[i].dtype == tb[i].dtype and np.array_equal(ta[i], tb[i]), name
 
@@ -173,7 +181,7 @@ def test_one_batch_equals_many_requests():
     many = clone(est).fit(X, y)
     for row in rows[::-1]:
         many.unlearn([row])
-    assert_same_trees(one._trees, many._trees)
+    assert_same_trees(one._trees, many._trees, one._params)
 
 
 def test_whole_leaf_removed(cache_min):
@@ -308,19 +316,23 @@ def test_concurrent_reader_sees_old_or_new_forest():
 
 
 def test_plans_of_every_kind_stay_exact(cache_min):
-    # One-row requests exercise the three ways a plan applies: patched in place (same shape),
-    # written over the old arrays (a smaller tree) and new arrays (a larger one).
+    # One-row requests exercise the ways a plan applies: patched in place with no subtree
+    # rebuilt, patched with rebuilt subtrees in freed ids (or past the last one in use), and
+    # laid out afresh in new arrays when there is no room left.
     from skunlearn.ensemble import _forest_core
+    from skunlearn.ensemble._forest_delete import NEW, PATCH
 
     X, y = load_digits(return_X_y=True)
     est = UnlearningForestClassifier(n_estimators=4, random_depth=0, random_state=0)
     model = clone(est).fit(X, y)
+    # Without room to spare (as in a pickle), the first growing tree is laid out afresh.
+    model._set_trees(compact_trees(model._trees, model._params))
     kinds = set()
     real = _forest_core.plan_tree
 
     def spy(*args):
         plan = real(*args)
-        kinds.add(int(plan[0]))
+        kinds.add((int(plan[0]), int(plan[21]) > 0))
         return plan
 
     rows = np.random.RandomState(0).permutation(len(y))[:60]
@@ -328,9 +340,36 @@ def test_plans_of_every_kind_stay_exact(cache_min):
         mp.setattr(_forest_core, "plan_tree", spy)
         for i in rows:
             model.unlearn([int(i)])
-    assert kinds == {0, 1, 2}
+    assert {(PATCH, False), (PATCH, True), (NEW, True)} <= kinds
     keep = np.setdiff1d(np.arange(len(y)), rows)
     assert_same_forest(model, clone(est).fit(X[keep], y[keep]), keep, X)
+
+
+def test_free_ids_and_slots_are_wiped():
+    # Ids and slots freed by rebuilt subtrees, and the room past the last one in use, hold
+    # nothing of the old subtrees; ``meta`` counts them.
+    X, y = load_digits(return_X_y=True)
+    model = UnlearningForestClassifier(n_estimators=3, random_depth=0, random_state=0)
+    model.fit(X, y)
+    for pair in np.random.RandomState(1).permutation(len(y))[:40].reshape(20, 2):
+        model.unlearn(pair)
+    for tree in model._trees:
+        feature, left, right = (tree[FIELD[k]] for k in ("feature", "left", "right"))
+        meta = tree[FIELD["meta"]]
+        live = _forest_delete.preorder_ids(feature, left, right)
+        dead = np.setdiff1d(np.arange(feature.size), live)
+        assert dead.size == feature.size - meta[0] + meta[2]
+        for name in ("feature", "left", "right", "slot"):
+            assert (tree[FIELD[name]][dead] == -1).all(), name
+        for name in ("threshold", "start", "count", "wsum", "impurity", "value"):
+            assert not tree[FIELD[name]][dead].any(), name
+        slot = tree[FIELD["slot"]]
+        unused = np.setdiff1d(np.arange(tree[FIELD["c_feat"]].shape[0]), slot[live])
+        assert unused.size == tree[FIELD["c_feat"]].shape[0] - meta[1] + meta[3]
+        assert (tree[FIELD["c_feat"]][unused] == -1).all()
+        for name in ("c_ncand", "c_thr", "c_eq", "c_lcnt", "c_lhi", "c_llo", "c_thi"):
+            assert not tree[FIELD[name]][unused].any(), name
+    assert any(t[FIELD["meta"]][2] for t in model._trees)  # the test saw free ids
 
 
 def test_pickle_taken_before_a_request_is_not_patched():
@@ -341,7 +380,7 @@ def test_pickle_taken_before_a_request_is_not_patched():
     old = pickle.loads(blob)
     assert old._trees[0][FIELD["count"]][0] == len(y)
     fresh = UnlearningForestClassifier(n_estimators=3, random_state=0).fit(X, y)
-    assert_same_trees(old._trees, fresh._trees)
+    assert_same_trees(old._trees, fresh._trees, old._params)
 
 
 @pytest.mark.parametrize("random_depth", [0, 1])
@@ -364,7 +403,7 @@ def test_n_jobs_does_not_change_the_model():
     b = UnlearningForestClassifier(n_estimators=6, random_state=0, n_jobs=2).fit(X, y)
     a.unlearn([1, 2, 50])
     b.unlearn([1, 2, 50])
-    assert_same_trees(a._trees, b._trees)
+    assert_same_trees(a._trees, b._trees, a._params)
     assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
 
 
@@ -387,7 +426,7 @@ def test_pickle_round_trip_keeps_unlearning():
     loaded = pickle.loads(pickle.dumps(model))
     model.unlearn([10, 11])
     loaded.unlearn([10, 11])
-    assert_same_trees(model._trees, loaded._trees)
+    assert_same_trees(model._trees, loaded._trees, model._params)
 
 
 def test_outputs():

@@ -81,6 +81,15 @@ class _ReadWriteLock:
 # sees the old forest or the new one, never a mix. Kept outside the estimators, as the write
 # locks of :mod:`skunlearn.base`, so that they are neither pickled nor cloned.
 _LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_PREDICT_FIELDS = ("feature", "threshold", "left", "right", "value", "wsum", "impurity")
+
+
+def _predict_view(trees):
+    """What prediction reads of each tree (the arrays themselves, not copies)."""
+    f = _core().FIELD
+    return [tuple(tree[f[k]] for k in _PREDICT_FIELDS) for tree in trees]
+
+
 _LOCKS_GUARD = threading.Lock()
 
 
@@ -228,10 +237,7 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
         return getattr(self, "class_weight", None) == "balanced"
 
     def _set_trees(self, trees, **more):
-        f = _core().FIELD
-        names = ("feature", "threshold", "left", "right", "value", "wsum", "impurity")
-        predict = [tuple(tree[f[k]] for k in names) for tree in trees]
-        self._swap_state(_trees=trees, _predict_trees=predict, **more)
+        self._swap_state(_trees=trees, _predict_trees=_predict_view(trees), **more)
 
     # -- unlearn ---------------------------------------------------------------------------
 
@@ -339,7 +345,7 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
         new, trees, plans, positions, lock = pending
         try:
             if self._trees is new:  # the request succeeded: apply the patch
-                _core().commit_trees(trees, plans)
+                _core().commit_trees(trees, plans, self.n_jobs)
                 self._purge_rows(self._X, self._w, self._y, self._yk, positions)
         finally:
             lock.release_write()
@@ -410,17 +416,28 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
                 if isinstance(state.get(name), np.ndarray):
                     state[name] = state[name].copy(order="K")
             if "_trees" in state:
-                trees = [tuple(a.copy() for a in tree) for tree in state["_trees"]]
+                # The layout fit gives (no trace of the subtrees unlearning replaced), copied.
+                trees = _core().compact_trees(state["_trees"], state["_params"])
+                trees = [(*tree[:10], tree[10].copy(), *tree[11:]) for tree in trees]
                 state["_trees"] = trees
                 state.pop("_predict_trees", None)
         return state
 
+    def _serving_copy(self):
+        new = super()._serving_copy()
+        # The layout fit gives, as in a pickle: no free ids left by rebuilt subtrees.
+        with _lock(self).read():
+            new._predict_trees = _predict_view(_core().compact_trees(self._trees, self._params))
+        return new
+
     def __setstate__(self, state):
         super().__setstate__(state)
         if "_trees" in state and "_predict_trees" not in state:
-            f = _core().FIELD
-            names = ("feature", "threshold", "left", "right", "value", "wsum", "impurity")
-            self._predict_trees = [tuple(tree[f[k]] for k in names) for tree in self._trees]
+            # Pickles hold the trees without room to spare (see __getstate__): give them
+            # some, so that the first requests need not lay every tree out afresh.
+            core = _core()
+            self._trees = [core.with_room(tree, self._params) for tree in self._trees]
+            self._predict_trees = _predict_view(self._trees)
 
     def apply(self, X):
         """Leaf of every sample in every tree.

@@ -19,9 +19,11 @@ order, so a subtree rebuilt by ``unlearn`` equals the subtree ``fit`` grows on t
   statistics left of every candidate (a *slot*), so that forgetting a row updates them in
   constant time; smaller nodes are re-evaluated from their rows.
 
-The layout of a tree is a tuple of arrays (``TREE_FIELDS``), nodes in depth-first preorder
-(left child first), every node's rows a contiguous range of ``order`` (its left child's rows,
-then its right child's), each leaf's rows in position order.
+The layout of a tree is a tuple of arrays (``TREE_FIELDS``). A grown tree has its nodes in
+depth-first preorder (left child first); ``unlearn`` may later place a rebuilt subtree in the
+ids its old one freed, or past the last one in use (see :mod:`._forest_delete`), so that only
+the links, never the ids, say where a node sits. Every node's rows are a contiguous range of
+``order`` (its left child's rows, then its right child's), each leaf's rows in position order.
 """
 
 import numpy as np
@@ -57,6 +59,7 @@ TREE_FIELDS = (
     "c_thi",  # float64 (n_slots, n_node_channels): the node's totals, high part
     "c_tlo",  # float64: low part
     "c_exact",  # bool (n_slots,): every statistic of the slot is an exact sum
+    "meta",  # int64 (4,): nodes in use, slots in use, free nodes and free slots among them
 )
 
 
@@ -641,4 +644,5 @@ def build_subtree(rows_in, depth0, key0, X, Xb, yk, yr, w, P):
         c_thi[:ns].copy(),
         c_tlo[:ns].copy(),
         c_exact[:ns].copy(),
+        np.array([nid, ns, 0, 0], np.int64),
     )

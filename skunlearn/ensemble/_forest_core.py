@@ -33,7 +33,14 @@ from skunlearn.ensemble._forest_build import (
     TREE_FIELDS,
     build_subtree,
 )
-from skunlearn.ensemble._forest_delete import INPLACE, NEW, commit_tree, plan_tree
+from skunlearn.ensemble._forest_delete import (
+    NEW,
+    commit_tree,
+    compact_tree,
+    plan_tree,
+    preorder_ids,
+    with_room,
+)
 from skunlearn.ensemble._forest_hash import root_key
 
 __all__ = [
@@ -42,12 +49,14 @@ __all__ = [
     "apply_trees",
     "commit_layout",
     "commit_trees",
+    "compact_trees",
     "drop_classes",
     "fit_trees",
     "make_params",
     "plan_cost",
     "plan_trees",
     "tree_importances",
+    "with_room",
 ]
 
 FIELD = {name: i for i, name in enumerate(TREE_FIELDS)}
@@ -117,7 +126,9 @@ def fit_trees(rows, seeds, X, Xb, yk, yr, w, P, n_jobs=None):
 
     def grow(seed):
         key = np.uint64(root_key(np.uint64(seed)))
-        return build_subtree(rows, 0, key, X, Xb, yk, yr, w, P)
+        # Room to spare, so that the first requests place rebuilt subtrees without laying
+        # the tree out afresh.
+        return with_room(build_subtree(rows, 0, key, X, Xb, yk, yr, w, P), P)
 
     return _run(grow, list(seeds), n_jobs)
 
@@ -135,46 +146,45 @@ def plan_trees(trees, tree_ids, rem, removed, seeds, X, Xb, yk, yr, w, P, n_jobs
 
 def plan_cost(plan):
     """``(subtrees_rebuilt, rows_rebuilt)`` of a plan."""
-    return int(plan[18]), int(plan[19])
+    return int(plan[21]), int(plan[22])
 
 
 def commit_layout(trees, plans):
     """The list of trees ``commit_trees(trees, plans)`` will return, before it runs: a tree
-    patched in place is the same tuple; one written over itself, views of its arrays cut to
-    the new sizes; a replaced one, the new arrays of its plan (sharing ``order``)."""
+    patched in place is the same tuple; a replaced one, the new arrays of its plan (sharing
+    ``order``)."""
     new = list(trees)
     for t, plan in plans:
-        kind = plan[0]
-        if kind == INPLACE:
-            n_out, s_out = plan[16], plan[17]
-            tree = trees[t]
-            new[t] = (
-                *(a[:n_out] for a in tree[:10]),
-                tree[10],
-                *(a[:s_out] for a in tree[11:]),
-            )
-        elif kind == NEW:
-            new[t] = (*plan[9][:10], trees[t][10], *plan[9][11:])
+        if plan[0] == NEW:
+            new[t] = (*plan[20][:10], trees[t][10], *plan[20][11:])
     return new
 
 
-def commit_trees(trees, plans):
+def _commit_one(tree, plan):
+    qs = plan[1]
+    few = qs.size <= _FEW
+    if few:
+        # numpy's overlapping slice assignment is a memmove, several times faster than a
+        # compiled loop over the rows after the removed entry.
+        order = tree[FIELD["order"]]
+        live = int(tree[FIELD["count"]][0])
+        for i, q in enumerate(qs.tolist()):
+            q -= i
+            order[q : live - i - 1] = order[q + 1 : live - i]
+        order[live - qs.size : live] = -1
+    commit_tree(tree, plan, not few)
+
+
+def commit_trees(trees, plans, n_jobs=None):
     """Apply the plans to ``trees`` in place and return :func:`commit_layout`. Nothing here
     allocates much or raises: plan first, then commit."""
-    for t, plan in plans:
-        qs = plan[1]
-        few = qs.size <= _FEW
-        if few:
-            # numpy's overlapping slice assignment is a memmove, several times faster than
-            # a compiled loop over the rows after the removed entry.
-            order = trees[t][FIELD["order"]]
-            live = int(trees[t][FIELD["count"]][0])
-            for i, q in enumerate(qs.tolist()):
-                q -= i
-                order[q : live - i - 1] = order[q + 1 : live - i]
-            order[live - qs.size : live] = -1
-        commit_tree(trees[t], plan, not few)
+    _run(lambda item: _commit_one(trees[item[0]], item[1]), list(plans), n_jobs)
     return commit_layout(trees, plans)
+
+
+def compact_trees(trees, params):
+    """The trees in the layout ``fit`` gives them (preorder, no free ids, exact sizes)."""
+    return [compact_tree(tree, params) for tree in trees]
 
 
 @njit(cache=True, nogil=True)
@@ -232,12 +242,16 @@ def accumulate(trees, X, n_outputs, n_jobs=None):
 
 
 def apply_trees(trees, X):
-    """Leaf id of every row in every tree, shape (n_rows, n_trees)."""
+    """Leaf of every row in every tree, as its index in depth-first preorder (what it is in
+    the tree ``fit`` grows), shape (n_rows, n_trees)."""
     out = np.empty((X.shape[0], len(trees)), dtype=np.int64)
     col = np.empty(X.shape[0], dtype=np.int64)
     for t, tree in enumerate(trees):
         _leaves(X, *tree[:4], col)
-        out[:, t] = col
+        ids = preorder_ids(tree[0], tree[2], tree[3])
+        rank = np.empty(tree[0].shape[0], dtype=np.int64)
+        rank[ids] = np.arange(ids.size)
+        out[:, t] = rank[col]
     return out
 
 
@@ -254,8 +268,10 @@ def drop_classes(tree, keep):
 
 
 def tree_importances(feature, left, right, wsum, impurity, n_features):
-    """Impurity decrease per feature of one tree (unnormalized)."""
+    """Impurity decrease per feature of one tree (unnormalized), summed in preorder (the
+    order of the tree ``fit`` grows: the same bits)."""
     wimp = wsum * impurity
-    internal = np.flatnonzero(feature >= 0)
+    ids = preorder_ids(feature, left, right)
+    internal = ids[feature[ids] >= 0]
     gain = wimp[internal] - wimp[left[internal]] - wimp[right[internal]]
     return np.bincount(feature[internal], weights=gain, minlength=n_features)

@@ -9,13 +9,16 @@ from its retained rows. A node without a slot is re-evaluated from its rows (it 
 :func:`build_subtree` from the node's retained rows. Leaves recompute their value.
 
 The plan writes into nothing the tree holds; :func:`commit_tree` applies it, in place, once
-every tree of the request has its plan. A tree whose shape is unchanged (:data:`STATIC`) is
-patched at the visited nodes; otherwise the new tree is laid out in preorder from the untouched
-nodes, the updated ones and the rebuilt subtrees, with slots renumbered in preorder, exactly as
-``fit`` lays out the tree it grows on the retained rows: over the old arrays in one forward
-sweep when no write lands ahead of a read still to come (:data:`INPLACE`, the caller then cuts
-the arrays to the new sizes), or in new arrays (:data:`NEW`, allocated by the plan). ``order``
-is always rewritten in place and keeps its length (a ``-1`` tail for the forgotten rows).
+every tree of the request has its plan. Node ids need not follow preorder (only the links say
+where a node sits), so that a request costs what its paths and rebuilt subtrees cost, not the
+size of the tree: a rebuilt subtree keeps the id of its root, takes the ids its old subtree
+freed, then ids past the last one in use (:data:`PATCH`). Freed ids and slots are wiped (no
+value of the old subtree stays in memory) and counted in ``meta``. When the arrays have no
+room left, the plan lays the new tree out afresh in preorder, without free ids, in new arrays
+with some room to spare (:data:`NEW`): rare, and it also reclaims the free ids.
+:func:`compact_tree` gives that canonical layout of any tree, which is exactly what ``fit``
+grows on the same rows (pickles and comparisons use it). ``order`` is always rewritten in place
+and keeps its length (a ``-1`` tail for the forgotten rows).
 """
 
 import numpy as np
@@ -45,9 +48,10 @@ from skunlearn.ensemble._forest_build import (
 )
 from skunlearn.ensemble._forest_hash import child_key, root_key
 
-# What a plan does to its tree: patch it (same shape), write the new tree over it, or replace
-# its node arrays by new ones.
-STATIC, INPLACE, NEW = 0, 1, 2
+# What a plan does to its tree: patch it in place, or replace its node and slot arrays.
+PATCH, NEW = 0, 1
+# Sort key of a touched node: depth first, then id (parents come before their children).
+_DEPTH_KEY = np.int64(1) << 32
 
 
 @njit(cache=True, nogil=True)
@@ -77,15 +81,8 @@ def empty_tree(P):
         np.empty((0, chn), np.float64),
         np.empty((0, chn), np.float64),
         np.empty(0, np.bool_),
+        np.zeros(4, np.int64),
     )
-
-
-@njit(cache=True, nogil=True)
-def subtree_end(feature, right, v):
-    """One past the last preorder id of the subtree of ``v``."""
-    while feature[v] >= 0:
-        v = right[v]
-    return v + 1
 
 
 @njit(cache=True, nogil=True)
@@ -109,7 +106,9 @@ def _gather(order, s0, c0, removed, out):
 @njit(cache=True, nogil=True)
 def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     """Forget rows ``rem`` (ascending positions, all in this tree; ``removed`` is their mask
-    over every position) from ``tree``. Returns ``(new_tree, subtrees_rebuilt, rows_rebuilt)``.
+    over every position) from ``tree``, without writing into it: returns the plan that
+    :func:`commit_tree` applies (its kind, what it writes where, and ``n_rebuilt`` and
+    ``retrained``, the subtrees rebuilt and their rows).
     """
     (
         feature,
@@ -133,8 +132,8 @@ def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
         c_thi,
         c_tlo,
         c_exact,
+        meta,
     ) = tree
-    N = feature.shape[0]
     r = rem.shape[0]
     KF, KT = P[P_KF], P[P_KT]
     chc, chn = n_channels(P)
@@ -142,11 +141,13 @@ def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     msl, mss, rd, cache_min = P[P_MSL], P[P_MSS], P[P_RD], P[P_CACHE]
 
     # 1. The paths of the removed rows, and where each sits in ``order``. Path nodes are
-    # collected with repeats, then sorted and deduplicated: no array of the tree's size.
+    # collected with repeats (and their parents), then sorted by depth and deduplicated: no
+    # array of the tree's size.
     pcap = 64
     pv = np.empty(pcap, np.int64)
     pkey = np.empty(pcap, np.uint64)
     pdep = np.empty(pcap, np.int64)
+    ppar = np.empty(pcap, np.int64)
     npth = 0
     q = np.empty(r, np.int64)
     rk = root_key(seed)
@@ -155,19 +156,23 @@ def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
         v = 0
         key = rk
         d = 0
+        parent = -1
         while True:
             if npth == pcap:
                 pcap *= 2
                 pv = _grow(pv, pcap)
                 pkey = _grow(pkey, pcap)
                 pdep = _grow(pdep, pcap)
+                ppar = _grow(ppar, pcap)
             pv[npth] = v
             pkey[npth] = key
             pdep[npth] = d
+            ppar[npth] = parent
             npth += 1
             f = feature[v]
             if f < 0:
                 break
+            parent = v
             if X[p, f] <= threshold[v]:
                 v = left[v]
                 key = child_key(key, 0)
@@ -184,20 +189,26 @@ def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
             raise ValueError("a removed row is not in the leaf its features lead to")
         q[i] = found
     qs = np.sort(q)
-    pord = np.argsort(pv[:npth], kind="mergesort")
+    psort = pdep[:npth] * _DEPTH_KEY + pv[:npth]
+    pord = np.argsort(psort, kind="mergesort")
     touched = np.empty(npth, np.int64)
     tkey = np.empty(npth, np.uint64)
     tdep = np.empty(npth, np.int64)
+    tsort = np.empty(npth, np.int64)
+    tpar = np.empty(npth, np.int64)
     nt = 0
     for ii in range(npth):
         j = pord[ii]
-        if nt > 0 and touched[nt - 1] == pv[j]:
+        if nt > 0 and tsort[nt - 1] == psort[j]:
             continue
         touched[nt] = pv[j]
         tkey[nt] = pkey[j]
         tdep[nt] = pdep[j]
+        tsort[nt] = psort[j]
+        tpar[nt] = ppar[j]
         nt += 1
     touched = touched[:nt]
+    tsort = tsort[:nt]
 
     # 2. Visit the touched nodes from the root down (preorder ids ascend).
     n_side = 0
@@ -223,7 +234,7 @@ def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     t_val = np.zeros((nt, cv), np.float64)
     t_slot = np.full(nt, -1, np.int64)
     t_repl = np.zeros(nt, np.int64)
-    t_end = np.zeros(nt, np.int64)
+    t_skip = np.zeros(nt, np.bool_)  # inside a subtree rebuilt above
 
     subs = List()
     subs.append(empty_tree(P))  # index 0: "not rebuilt"
@@ -234,14 +245,16 @@ def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     rowbuf = np.empty(1, np.int32)  # grown to the largest node gathered
     dummy = np.empty(cv, np.float64)
     mode = sum_mode(P)
-    skip_until = -1
     dropped = 0
     n_rebuilt = 0
     retrained = 0
     for ti in range(nt):
         v = touched[ti]
-        if v < skip_until:
-            continue  # inside a subtree rebuilt above
+        if tdep[ti] > 0:
+            up = np.searchsorted(tsort, (tdep[ti] - 1) * _DEPTH_KEY + tpar[ti])
+            if t_skip[up] or t_repl[up] > 0:
+                t_skip[ti] = True
+                continue
         s0 = start[v]
         c0 = count[v]
         a = np.searchsorted(qs, s0)
@@ -372,93 +385,64 @@ def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
             rowbuf[:n].sort()
         subs.append(build_subtree(rowbuf[:n], depth, key, X, Xb, yk, yr, w, P))
         t_repl[ti] = len(subs) - 1
-        t_end[ti] = subtree_end(feature, right, v)
-        skip_until = t_end[ti]
         n_rebuilt += 1
         retrained += m1
 
-    no_i = np.empty(0, np.int64)
-    if n_rebuilt == 0 and dropped == 0:
-        # The shape of the tree is unchanged: :func:`commit_tree` patches it in place.
-        return (
-            STATIC,
-            qs,
-            touched,
-            t_cnt,
-            t_w,
-            t_imp,
-            t_val,
-            t_slot,
-            (x_feat, x_ncand, x_thr, x_eq, x_lcnt, x_lhi, x_llo, x_thi, x_tlo, x_exact),
-            empty_tree(P),
-            np.empty(0, np.int32),
-            t_repl,
-            t_end,
-            np.empty(0, np.int32),
-            no_i,
-            no_i,
-            0,
-            0,
-            n_rebuilt,
-            retrained,
-            no_i,
-        )
-
-    # 3. The layout of the new tree in preorder: new ids of the old nodes, and whether the new
-    # arrays can be written over the old ones in one forward sweep (no write ahead of a read
-    # still to come), which saves allocating and filling arrays of the tree's size.
-    tix = np.full(N, -1, np.int32)
+    # 3. Where the rebuilt subtrees go. Each keeps the id of its root; its other nodes take
+    # the ids its old subtree freed (ascending), then ids past the last one in use.
+    hw, shw, n_free, s_free = meta[0], meta[1], meta[2], meta[3]
+    cat, sub_n0, sub_s0, sub_r0 = _concat(subs, P)
+    roots = np.empty(n_rebuilt, np.int64)
     for ti in range(nt):
-        tix[touched[ti]] = ti
-    n_sub = len(subs) - 1
-    sub_n0 = np.zeros(n_sub + 1, np.int64)  # offsets of the subtrees, concatenated
-    sub_s0 = np.zeros(n_sub + 1, np.int64)
-    sub_r0 = np.zeros(n_sub + 1, np.int64)
-    for k in range(n_sub):
-        sub = subs[k + 1]
-        sub_n0[k + 1] = sub_n0[k] + sub[0].shape[0]
-        sub_s0[k + 1] = sub_s0[k] + sub[11].shape[0]
-        sub_r0[k + 1] = sub_r0[k] + sub[10].shape[0]
-    newid = np.empty(N, np.int32)
-    u = 0
-    n_out = 0
-    s_out = 0
-    s_old = 0  # old slots before u (slots ascend in preorder)
-    inplace = True
-    while u < N:
-        ti = tix[u]
-        if ti >= 0 and t_repl[ti] > 0:
-            k = t_repl[ti] - 1
-            newid[u] = n_out
-            n_out += sub_n0[k + 1] - sub_n0[k]
-            s_out += sub_s0[k + 1] - sub_s0[k]
-            for j in range(u, t_end[ti]):
-                s_old += int(slot[j] >= 0)
-            u = t_end[ti]
-            inplace &= n_out <= u and s_out <= s_old
-            continue
-        newid[u] = n_out
-        inplace &= n_out <= u and s_out <= s_old
-        n_out += 1
-        if (t_slot[ti] >= 0) if ti >= 0 else (slot[u] >= 0):
-            s_out += 1
-        s_old += int(slot[u] >= 0)
-        u += 1
-
-    cat = _concat(subs, sub_n0, sub_s0, sub_r0, P)
+        if t_repl[ti] > 0:
+            roots[t_repl[ti] - 1] = touched[ti]
+    fn, fs, n_old = _old_subtrees(roots, feature, left, right, slot)
+    n_new = sub_n0[-1]
+    s_new = sub_s0[-1]
     x = (x_feat, x_ncand, x_thr, x_eq, x_lcnt, x_lhi, x_llo, x_thi, x_tlo, x_exact)
-    if inplace:
+    new_nid = np.empty(n_new, np.int32)
+    new_sid = np.empty(s_new, np.int32)
+    meta_new = np.empty(4, np.int64)
+    fits = n_new - n_rebuilt <= fn.shape[0] + feature.shape[0] - hw
+    if fits and s_new <= fs.shape[0] + c_feat.shape[0] - shw:
+        kind = PATCH
         new_tree = empty_tree(P)
+        jn = 0
+        nxt = hw
+        for k in range(n_rebuilt):
+            new_nid[sub_n0[k]] = roots[k]
+            for i in range(sub_n0[k] + 1, sub_n0[k + 1]):
+                if jn < fn.shape[0]:
+                    new_nid[i] = fn[jn]
+                    jn += 1
+                else:
+                    new_nid[i] = nxt
+                    nxt += 1
+        js = 0
+        snxt = shw
+        for i in range(s_new):
+            if js < fs.shape[0]:
+                new_sid[i] = fs[js]
+                js += 1
+            else:
+                new_sid[i] = snxt
+                snxt += 1
+        meta_new[0] = nxt
+        meta_new[1] = snxt
+        meta_new[2] = n_free + fn.shape[0] - jn
+        meta_new[3] = s_free + fs.shape[0] - js + dropped
     else:
-        new_tree = _alloc_tree(n_out, s_out, order, P, cv)
-        _sweep(
+        # No room left: lay the new tree out in preorder in new arrays, with room to spare.
+        kind = NEW
+        live_n = hw - n_free - n_old + n_new
+        live_s = shw - s_free - fs.shape[0] - dropped + s_new
+        new_tree = _alloc_tree(room(live_n), room(live_s), order, P, cv)
+        n_out, s_out = _dfs_sweep(
             tree,
             new_tree,
             qs,
-            tix,
-            newid,
+            touched,
             t_repl,
-            t_end,
             t_cnt,
             t_w,
             t_imp,
@@ -468,10 +452,14 @@ def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
             cat,
             sub_n0,
             sub_s0,
-            False,
         )
+        meta_new[0] = n_out
+        meta_new[1] = s_out
+        meta_new[2] = 0
+        meta_new[3] = 0
+        new_tree[21][:] = meta_new
     return (
-        INPLACE if inplace else NEW,
+        kind,
         qs,
         touched,
         t_cnt,
@@ -480,27 +468,76 @@ def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
         t_val,
         t_slot,
         x,
-        cat if inplace else new_tree,  # what commit_tree sweeps in, or the new tree
-        newid,
         t_repl,
-        t_end,
-        cat[10],
+        t_skip,
+        cat,
         sub_n0,
         sub_s0,
-        n_out,
-        s_out,
+        sub_r0,
+        new_nid,
+        new_sid,
+        fn,
+        fs,
+        meta_new,
+        new_tree,
         n_rebuilt,
         retrained,
-        sub_r0,
     )
 
 
 @njit(cache=True, nogil=True)
-def _concat(subs, sub_n0, sub_s0, sub_r0, P):
-    """The rebuilt subtrees (``subs[1:]``) concatenated field by field (ids stay relative)."""
+def _old_subtrees(roots, feature, left, right, slot):
+    """The ids (other than their roots) and slots of the subtrees at ``roots``, ascending, and
+    how many nodes they hold."""
+    n = 0
+    cap = 64
+    ids = np.empty(cap, np.int32)
+    slots = np.empty(cap, np.int32)
+    ns = 0
+    stack = np.empty(64, np.int64)
+    n_old = 0
+    for k in range(roots.shape[0]):
+        stack[0] = roots[k]
+        sp = 1
+        while sp > 0:
+            sp -= 1
+            u = stack[sp]
+            n_old += 1
+            if u != roots[k]:
+                if n == ids.shape[0]:
+                    ids = _grow(ids, 2 * n)
+                ids[n] = u
+                n += 1
+            if slot[u] >= 0:
+                if ns == slots.shape[0]:
+                    slots = _grow(slots, 2 * ns)
+                slots[ns] = slot[u]
+                ns += 1
+            if feature[u] >= 0:
+                if sp + 2 > stack.shape[0]:
+                    stack = _grow(stack, 2 * stack.shape[0])
+                stack[sp] = right[u]
+                stack[sp + 1] = left[u]
+                sp += 2
+    return np.sort(ids[:n]), np.sort(slots[:ns]), n_old
+
+
+@njit(cache=True, nogil=True)
+def _concat(subs, P):
+    """The rebuilt subtrees (``subs[1:]``) concatenated field by field (ids stay relative),
+    and the offsets of their nodes, slots and rows."""
     KF, KT = P[P_KF], P[P_KT]
     chc, chn = n_channels(P)
     cv = 1 if P[P_REG] else P[P_C]
+    n_sub = len(subs) - 1
+    sub_n0 = np.zeros(n_sub + 1, np.int64)
+    sub_s0 = np.zeros(n_sub + 1, np.int64)
+    sub_r0 = np.zeros(n_sub + 1, np.int64)
+    for k in range(n_sub):
+        sub = subs[k + 1]
+        sub_n0[k + 1] = sub_n0[k] + sub[0].shape[0]
+        sub_s0[k + 1] = sub_s0[k] + sub[11].shape[0]
+        sub_r0[k + 1] = sub_r0[k] + sub[10].shape[0]
     nn, ns, nr = sub_n0[-1], sub_s0[-1], sub_r0[-1]
     cat = (
         np.empty(nn, np.int32),
@@ -525,7 +562,7 @@ def _concat(subs, sub_n0, sub_s0, sub_r0, P):
         np.empty((ns, chn), np.float64),
         np.empty(ns, np.bool_),
     )
-    for k in range(len(subs) - 1):
+    for k in range(n_sub):
         sub = subs[k + 1]
         a, b = sub_n0[k], sub_n0[k + 1]
         cat[0][a:b] = sub[0]
@@ -550,148 +587,132 @@ def _concat(subs, sub_n0, sub_s0, sub_r0, P):
         cat[18][a:b] = sub[18]
         cat[19][a:b] = sub[19]
         cat[20][a:b] = sub[20]
-    return cat
+    return cat, sub_n0, sub_s0, sub_r0
 
 
 @njit(cache=True, nogil=True)
-def _alloc_tree(n_out, s_out, order, P, cv):
+def _alloc_tree(n_cap, s_cap, order, P, cv):
+    """Arrays for ``n_cap`` nodes and ``s_cap`` slots, every one of them free (wiped)."""
     KF, KT = P[P_KF], P[P_KT]
     chc, chn = n_channels(P)
     return (
-        np.empty(n_out, np.int32),
-        np.empty(n_out, np.float32),
-        np.empty(n_out, np.int32),
-        np.empty(n_out, np.int32),
-        np.empty(n_out, np.int32),
-        np.empty(n_out, np.int32),
-        np.empty(n_out, np.int32),
-        np.empty(n_out, np.float64),
-        np.empty(n_out, np.float64),
-        np.empty((n_out, cv), np.float64),
+        np.full(n_cap, -1, np.int32),
+        np.zeros(n_cap, np.float32),
+        np.full(n_cap, -1, np.int32),
+        np.full(n_cap, -1, np.int32),
+        np.zeros(n_cap, np.int32),
+        np.zeros(n_cap, np.int32),
+        np.full(n_cap, -1, np.int32),
+        np.zeros(n_cap, np.float64),
+        np.zeros(n_cap, np.float64),
+        np.zeros((n_cap, cv), np.float64),
         order,
-        np.empty((s_out, KF), np.int32),
-        np.empty((s_out, KF), np.int32),
-        np.empty((s_out, KF, KT), np.float32),
-        np.empty((s_out, KF, KT), np.int32),
-        np.empty((s_out, KF, KT), np.int32),
-        np.empty((s_out, KF, KT, chc), np.float64),
-        np.empty((s_out, KF, KT, chc), np.float64),
-        np.empty((s_out, chn), np.float64),
-        np.empty((s_out, chn), np.float64),
-        np.empty(s_out, np.bool_),
+        np.full((s_cap, KF), -1, np.int32),
+        np.zeros((s_cap, KF), np.int32),
+        np.zeros((s_cap, KF, KT), np.float32),
+        np.zeros((s_cap, KF, KT), np.int32),
+        np.zeros((s_cap, KF, KT), np.int32),
+        np.zeros((s_cap, KF, KT, chc), np.float64),
+        np.zeros((s_cap, KF, KT, chc), np.float64),
+        np.zeros((s_cap, chn), np.float64),
+        np.zeros((s_cap, chn), np.float64),
+        np.zeros(s_cap, np.bool_),
+        np.zeros(4, np.int64),
     )
 
 
 @njit(cache=True, nogil=True)
-def _copy_slots(tree, out, src, dst, n, inplace):
-    """Copy slots ``src:src + n`` of ``tree`` to ``dst:dst + n`` of ``out`` (a forward move
-    when ``out`` is ``tree``; numba copies overlapping sources first)."""
-    if n == 0 or (inplace and src == dst):
-        return
-    out[11][dst : dst + n] = tree[11][src : src + n]
-    out[12][dst : dst + n] = tree[12][src : src + n]
-    out[13][dst : dst + n] = tree[13][src : src + n]
-    out[14][dst : dst + n] = tree[14][src : src + n]
-    out[15][dst : dst + n] = tree[15][src : src + n]
-    out[16][dst : dst + n] = tree[16][src : src + n]
-    out[17][dst : dst + n] = tree[17][src : src + n]
-    out[18][dst : dst + n] = tree[18][src : src + n]
-    out[19][dst : dst + n] = tree[19][src : src + n]
-    out[20][dst : dst + n] = tree[20][src : src + n]
+def _clear_node(tree, u):
+    tree[0][u] = -1
+    tree[1][u] = 0.0
+    tree[2][u] = -1
+    tree[3][u] = -1
+    tree[4][u] = 0
+    tree[5][u] = 0
+    tree[6][u] = -1
+    tree[7][u] = 0.0
+    tree[8][u] = 0.0
+    tree[9][u] = 0.0
 
 
 @njit(cache=True, nogil=True)
-def _sweep(
-    tree,
-    out,
-    qs,
-    tix,
-    newid,
-    t_repl,
-    t_end,
-    t_cnt,
-    t_w,
-    t_imp,
-    t_val,
-    t_slot,
-    x,
-    cat,
-    sub_n0,
-    sub_s0,
-    inplace,
+def _clear_slot(tree, s):
+    tree[11][s] = -1
+    tree[12][s] = 0
+    tree[13][s] = 0.0
+    tree[14][s] = 0
+    tree[15][s] = 0
+    tree[16][s] = 0.0
+    tree[17][s] = 0.0
+    tree[18][s] = 0.0
+    tree[19][s] = 0.0
+    tree[20][s] = False
+
+
+@njit(cache=True, nogil=True)
+def _slot_from_tree(src, si, out, so):
+    """Slot ``si`` of ``src`` (a tree, or the concatenated subtrees) into slot ``so``."""
+    out[11][so] = src[11][si]
+    out[12][so] = src[12][si]
+    out[13][so] = src[13][si]
+    out[14][so] = src[14][si]
+    out[15][so] = src[15][si]
+    out[16][so] = src[16][si]
+    out[17][so] = src[17][si]
+    out[18][so] = src[18][si]
+    out[19][so] = src[19][si]
+    out[20][so] = src[20][si]
+
+
+@njit(cache=True, nogil=True)
+def _slot_from_plan(x, sd, out, so):
+    """The updated slot ``sd`` of a plan into slot ``so``."""
+    out[11][so] = x[0][sd]
+    out[12][so] = x[1][sd]
+    out[13][so] = x[2][sd]
+    out[14][so] = x[3][sd]
+    out[15][so] = x[4][sd]
+    out[16][so] = x[5][sd]
+    out[17][so] = x[6][sd]
+    out[18][so] = x[7][sd]
+    out[19][so] = x[8][sd]
+    out[20][so] = x[9][sd]
+
+
+@njit(cache=True, nogil=True)
+def _dfs_sweep(
+    tree, out, qs, touched, t_repl, t_cnt, t_w, t_imp, t_val, t_slot, x, cat, sub_n0, sub_s0
 ):
-    """Write the new tree into ``out`` in preorder: the old nodes (patched where touched) and
-    the rebuilt subtrees. ``out`` may be ``tree`` itself when the plan found that no write
-    lands ahead of a read still to come. Returns the number of nodes and slots written."""
-    (
-        feature,
-        threshold,
-        left,
-        right,
-        start,
-        count,
-        slot,
-        wsum,
-        impurity,
-        value,
-        _order,
-        _c_feat,
-        _c_ncand,
-        _c_thr,
-        _c_eq,
-        _c_lcnt,
-        _c_lhi,
-        _c_llo,
-        _c_thi,
-        _c_tlo,
-        _c_exact,
-    ) = tree
-    (
-        o_feature,
-        o_threshold,
-        o_left,
-        o_right,
-        o_start,
-        o_count,
-        o_slot,
-        o_wsum,
-        o_impurity,
-        o_value,
-        _,
-        o_feat,
-        o_ncand,
-        o_thr,
-        o_eq,
-        o_lcnt,
-        o_lhi,
-        o_llo,
-        o_thi,
-        o_tlo,
-        o_exact,
-    ) = out
-    x_feat, x_ncand, x_thr, x_eq, x_lcnt, x_lhi, x_llo, x_thi, x_tlo, x_exact = x
+    """Write the tree, with the plan's changes, into ``out`` in depth-first preorder (slots
+    numbered in the same order), as ``fit`` lays out the tree it grows; returns the number of
+    nodes and slots written. Node starts shift down by the removed entries before them."""
+    feature, threshold, left, right, start, count, slot, wsum, impurity, value = tree[:10]
+    o_feature, o_threshold, o_left, o_right, o_start, o_count, o_slot = out[:7]
+    o_wsum, o_impurity, o_value = out[7], out[8], out[9]
+    tix = np.full(feature.shape[0], -1, np.int64)
+    for ti in range(touched.shape[0]):
+        tix[touched[ti]] = ti
     cv = value.shape[1]
-    N = feature.shape[0]
-    r = qs.shape[0]
-    u = 0
+    st_u = np.empty(64, np.int64)
+    st_par = np.empty(64, np.int64)
+    st_u[0] = 0
+    st_par[0] = -1
+    sp = 1
     o = 0
     so = 0
-    kq = 0
-    run_src = 0
-    run_dst = 0
-    run_n = 0
-    while u < N:
+    while sp > 0:
+        sp -= 1
+        u = st_u[sp]
+        if st_par[sp] >= 0:
+            o_right[st_par[sp]] = o
+        new_start = start[u] - np.searchsorted(qs, start[u])
         ti = tix[u]
-        while kq < r and qs[kq] < start[u]:
-            kq += 1
-        new_start = start[u] - kq
         if ti >= 0 and t_repl[ti] > 0:
             k = t_repl[ti] - 1
             n0 = sub_n0[k]
             s0 = sub_s0[k]
-            for i in range(sub_n0[k + 1] - n0):
-                kk = o + i
-                j = n0 + i
+            for j in range(n0, sub_n0[k + 1]):
+                kk = o + j - n0
                 o_feature[kk] = cat[0][j]
                 o_threshold[kk] = cat[1][j]
                 o_left[kk] = cat[2][j] + o if cat[2][j] >= 0 else -1
@@ -704,62 +725,26 @@ def _sweep(
                     o_value[kk, c] = cat[9][j, c]
                 js = cat[6][j]
                 if js >= 0:
-                    js += s0
-                    _copy_slots(tree, out, run_src, run_dst, run_n, inplace)
-                    run_n = 0
-                    o_feat[so] = cat[11][js]
-                    o_ncand[so] = cat[12][js]
-                    o_thr[so] = cat[13][js]
-                    o_eq[so] = cat[14][js]
-                    o_lcnt[so] = cat[15][js]
-                    o_lhi[so] = cat[16][js]
-                    o_llo[so] = cat[17][js]
-                    o_thi[so] = cat[18][js]
-                    o_tlo[so] = cat[19][js]
-                    o_exact[so] = cat[20][js]
-                    o_slot[kk] = so
-                    so += 1
+                    _slot_from_tree(cat, s0 + js, out, so + js)
+                    o_slot[kk] = so + js
                 else:
                     o_slot[kk] = -1
             o += sub_n0[k + 1] - n0
-            u = t_end[ti]
+            so += sub_s0[k + 1] - s0
             continue
         f = feature[u]
-        sl = slot[u]
         o_feature[o] = f
         o_threshold[o] = threshold[u]
-        if f >= 0:
-            o_left[o] = newid[left[u]]
-            o_right[o] = newid[right[u]]
-        else:
-            o_left[o] = -1
-            o_right[o] = -1
-        o_slot[o] = -1
         o_start[o] = new_start
+        o_slot[o] = -1
         if ti >= 0:
             o_count[o] = t_cnt[ti]
             o_wsum[o] = t_w[ti]
             o_impurity[o] = t_imp[ti]
-            if f < 0:
-                for c in range(cv):
-                    o_value[o, c] = t_val[ti, c]
-            else:
-                for c in range(cv):
-                    o_value[o, c] = value[u, c]
-            sd = t_slot[ti]
-            if sd >= 0:
-                _copy_slots(tree, out, run_src, run_dst, run_n, inplace)
-                run_n = 0
-                o_feat[so] = x_feat[sd]
-                o_ncand[so] = x_ncand[sd]
-                o_thr[so] = x_thr[sd]
-                o_eq[so] = x_eq[sd]
-                o_lcnt[so] = x_lcnt[sd]
-                o_lhi[so] = x_lhi[sd]
-                o_llo[so] = x_llo[sd]
-                o_thi[so] = x_thi[sd]
-                o_tlo[so] = x_tlo[sd]
-                o_exact[so] = x_exact[sd]
+            for c in range(cv):
+                o_value[o, c] = t_val[ti, c] if f < 0 else value[u, c]
+            if t_slot[ti] >= 0:
+                _slot_from_plan(x, t_slot[ti], out, so)
                 o_slot[o] = so
                 so += 1
         else:
@@ -768,70 +753,133 @@ def _sweep(
             o_impurity[o] = impurity[u]
             for c in range(cv):
                 o_value[o, c] = value[u, c]
-            if sl >= 0:
-                # Untouched slots move in runs, copied a run at a time.
-                if run_n > 0 and sl == run_src + run_n and so == run_dst + run_n:
-                    run_n += 1
-                else:
-                    _copy_slots(tree, out, run_src, run_dst, run_n, inplace)
-                    run_src, run_dst, run_n = sl, so, 1
+            if slot[u] >= 0:
+                _slot_from_tree(tree, slot[u], out, so)
                 o_slot[o] = so
                 so += 1
+        if f >= 0:
+            o_left[o] = o + 1
+            if sp + 2 > st_u.shape[0]:
+                st_u = _grow(st_u, 2 * st_u.shape[0])
+                st_par = _grow(st_par, 2 * st_par.shape[0])
+            st_u[sp] = right[u]
+            st_par[sp] = o
+            st_u[sp + 1] = left[u]
+            st_par[sp + 1] = -1
+            sp += 2
+        else:
+            o_left[o] = -1
+            o_right[o] = -1
         o += 1
-        u += 1
-    _copy_slots(tree, out, run_src, run_dst, run_n, inplace)
     return o, so
 
 
 @njit(cache=True, nogil=True)
-def _zero_tail(tree, n_out, s_out):
-    """Zero the nodes and slots past the new end (they are cut off by the caller): no value of
-    the old subtrees stays behind in memory."""
-    tree[0][n_out:] = -1
-    tree[1][n_out:] = 0.0
-    tree[2][n_out:] = -1
-    tree[3][n_out:] = -1
-    tree[4][n_out:] = 0
-    tree[5][n_out:] = 0
-    tree[6][n_out:] = -1
-    tree[7][n_out:] = 0.0
-    tree[8][n_out:] = 0.0
-    tree[9][n_out:] = 0.0
-    tree[11][s_out:] = -1
-    tree[12][s_out:] = 0
-    tree[13][s_out:] = 0.0
-    tree[14][s_out:] = 0
-    tree[15][s_out:] = 0
-    tree[16][s_out:] = 0.0
-    tree[17][s_out:] = 0.0
-    tree[18][s_out:] = 0.0
-    tree[19][s_out:] = 0.0
-    tree[20][s_out:] = False
+def compact_tree(tree, P):
+    """The tree in the layout ``fit`` gives it: nodes and slots in depth-first preorder, no
+    free ids, arrays of exactly their size (``order`` is shared)."""
+    meta = tree[21]
+    n, s = meta[0] - meta[2], meta[1] - meta[3]
+    cv = tree[9].shape[1]
+    out = _alloc_tree(n, s, tree[10], P, cv)
+    KF, KT = P[P_KF], P[P_KT]
+    chc, chn = n_channels(P)
+    no = np.empty(0, np.int64)
+    x = (
+        np.empty((0, KF), np.int32),
+        np.empty((0, KF), np.int32),
+        np.empty((0, KF, KT), np.float32),
+        np.empty((0, KF, KT), np.int32),
+        np.empty((0, KF, KT), np.int32),
+        np.empty((0, KF, KT, chc), np.float64),
+        np.empty((0, KF, KT, chc), np.float64),
+        np.empty((0, chn), np.float64),
+        np.empty((0, chn), np.float64),
+        np.empty(0, np.bool_),
+    )
+    t_val = np.empty((0, cv), np.float64)
+    fl = np.empty(0, np.float64)
+    subs = List()
+    subs.append(empty_tree(P))
+    cat, sub_n0, sub_s0, _ = _concat(subs, P)
+    n_out, s_out = _dfs_sweep(tree, out, no, no, no, no, fl, fl, t_val, no, x, cat, sub_n0, sub_s0)
+    out[21][0] = n_out
+    out[21][1] = s_out
+    return out
+
+
+@njit(cache=True, nogil=True)
+def room(n):
+    """Capacity for ``n`` nodes or slots in use: an eighth more, at least 64."""
+    return n + max(n // 8, 64)
+
+
+@njit(cache=True, nogil=True)
+def with_room(tree, P):
+    """The tree (in the layout ``fit`` gives it) in arrays with :func:`room` to spare."""
+    meta = tree[21]
+    n, s = meta[0], meta[1]
+    out = _alloc_tree(room(n), room(s), tree[10], P, tree[9].shape[1])
+    out[0][:n] = tree[0][:n]
+    out[1][:n] = tree[1][:n]
+    out[2][:n] = tree[2][:n]
+    out[3][:n] = tree[3][:n]
+    out[4][:n] = tree[4][:n]
+    out[5][:n] = tree[5][:n]
+    out[6][:n] = tree[6][:n]
+    out[7][:n] = tree[7][:n]
+    out[8][:n] = tree[8][:n]
+    out[9][:n] = tree[9][:n]
+    out[11][:s] = tree[11][:s]
+    out[12][:s] = tree[12][:s]
+    out[13][:s] = tree[13][:s]
+    out[14][:s] = tree[14][:s]
+    out[15][:s] = tree[15][:s]
+    out[16][:s] = tree[16][:s]
+    out[17][:s] = tree[17][:s]
+    out[18][:s] = tree[18][:s]
+    out[19][:s] = tree[19][:s]
+    out[20][:s] = tree[20][:s]
+    out[21][:] = meta
+    return out
+
+
+@njit(cache=True, nogil=True)
+def preorder_ids(feature, left, right):
+    """The ids of the tree's nodes in depth-first preorder (left child first)."""
+    out = np.empty(feature.shape[0], np.int64)
+    stack = np.empty(64, np.int64)
+    stack[0] = 0
+    sp = 1
+    n = 0
+    while sp > 0:
+        sp -= 1
+        u = stack[sp]
+        out[n] = u
+        n += 1
+        if feature[u] >= 0:
+            if sp + 2 > stack.shape[0]:
+                stack = _grow(stack, 2 * stack.shape[0])
+            stack[sp] = right[u]
+            stack[sp + 1] = left[u]
+            sp += 2
+    return out[:n]
 
 
 @njit(cache=True, nogil=True)
 def commit_tree(tree, plan, compact):
-    """Apply ``plan`` (from :func:`plan_tree`) to ``tree``: rewrite its ``order`` in place and
-    patch its node and slot arrays in place (:data:`STATIC`: same shape; :data:`INPLACE`: the
-    new tree written over the old one, whose first ``n_out`` nodes and ``s_out`` slots the
-    caller keeps). With :data:`NEW` the plan holds the new node arrays.
+    """Apply ``plan`` (from :func:`plan_tree`) to ``tree``: rewrite its ``order`` in place and,
+    for :data:`PATCH`, patch its node and slot arrays in place (with :data:`NEW` the plan holds
+    the new node and slot arrays).
 
     ``order`` keeps the length it had at fit: the live rows come first (``count[0]`` of them)
     and the tail left by forgotten rows holds -1, so that the array says nothing about which
     rows were forgotten.
     """
-    feature = tree[0]
-    start = tree[4]
-    count = tree[5]
-    slot = tree[6]
-    wsum = tree[7]
-    impurity = tree[8]
-    value = tree[9]
-    order = tree[10]
-    kind, qs, touched, t_cnt, t_w, t_imp, t_val, t_slot, x = plan[:9]
-    newid, t_repl, t_end, rows, sub_n0, sub_s0, n_out, s_out = plan[10:18]
-    cat = plan[9]
-    sub_r0 = plan[20]
+    feature, threshold, left, right, start, count, slot, wsum, impurity, value, order = tree[:11]
+    meta = tree[21]
+    kind, qs, touched, t_cnt, t_w, t_imp, t_val, t_slot, x, t_repl, t_skip = plan[:11]
+    cat, sub_n0, sub_s0, sub_r0, new_nid, new_sid, fn, fs, meta_new = plan[11:20]
     r = qs.shape[0]
     n_live = count[0]
     if compact:
@@ -847,54 +895,34 @@ def commit_tree(tree, plan, compact):
             prev = end + 1
         for j in range(n_live - r, n_live):
             order[j] = -1
-    if kind != STATIC:
-        # Rows of the rebuilt subtrees, at the new starts of their roots.
-        kq = 0
-        for ti in range(touched.shape[0]):
-            if t_repl[ti] > 0:
-                v = touched[ti]
-                while kq < r and qs[kq] < start[v]:
-                    kq += 1
-                s0 = start[v] - kq
-                kk = t_repl[ti] - 1
-                a = sub_r0[kk]
-                for j in range(sub_r0[kk + 1] - a):
-                    order[s0 + j] = rows[a + j]
-        if kind == INPLACE:
-            tix = np.full(feature.shape[0], -1, np.int32)
-            for ti in range(touched.shape[0]):
-                tix[touched[ti]] = ti
-            _sweep(
-                tree,
-                tree,
-                qs,
-                tix,
-                newid,
-                t_repl,
-                t_end,
-                t_cnt,
-                t_w,
-                t_imp,
-                t_val,
-                t_slot,
-                x,
-                cat,
-                sub_n0,
-                sub_s0,
-                True,
-            )
-            _zero_tail(tree, n_out, s_out)
-        return
-    # Node starts shift down by the removed entries before them (starts ascend in preorder).
-    # The nodes past a removed entry form a suffix of the preorder: shift by slices, from the
-    # last entry back (so that the starts searched are not yet shifted by smaller entries).
-    for k in range(r - 1, -1, -1):
-        u0 = np.searchsorted(start, qs[k], side="right")
-        start[u0:] -= 1
-    x_feat, x_ncand, x_thr, x_eq, x_lcnt, x_lhi, x_llo, x_thi, x_tlo, x_exact = x
-    c_feat, c_ncand, c_thr, c_eq, c_lcnt = tree[11], tree[12], tree[13], tree[14], tree[15]
-    c_lhi, c_llo, c_thi, c_tlo, c_exact = tree[16], tree[17], tree[18], tree[19], tree[20]
+    # Rows of the rebuilt subtrees, at the new starts of their roots.
+    n_sub = sub_n0.shape[0] - 1
+    new_start = np.empty(n_sub, np.int64)
     for ti in range(touched.shape[0]):
+        if t_repl[ti] > 0:
+            k = t_repl[ti] - 1
+            s = start[touched[ti]]
+            new_start[k] = s - np.searchsorted(qs, s)
+            a = sub_r0[k]
+            for j in range(sub_r0[k + 1] - a):
+                order[new_start[k] + j] = cat[10][a + j]
+    if kind != PATCH:
+        return
+    # Node starts shift down by the removed entries before them.
+    hw = meta[0]
+    if r == 1:
+        q0 = np.int32(qs[0])
+        for u in range(hw):
+            start[u] -= np.int32(start[u] > q0)  # branch-free: the compiler vectorizes it
+    elif r > 1:
+        q0 = qs[0]
+        for u in range(hw):
+            s = start[u]
+            if s > q0:
+                start[u] = s - np.searchsorted(qs, s)
+    for ti in range(touched.shape[0]):
+        if t_skip[ti] or t_repl[ti] > 0:
+            continue
         v = touched[ti]
         count[v] = t_cnt[ti]
         wsum[v] = t_w[ti]
@@ -903,14 +931,34 @@ def commit_tree(tree, plan, compact):
             value[v] = t_val[ti]
         sd = t_slot[ti]
         if sd >= 0:
-            sl = slot[v]
-            c_feat[sl] = x_feat[sd]
-            c_ncand[sl] = x_ncand[sd]
-            c_thr[sl] = x_thr[sd]
-            c_eq[sl] = x_eq[sd]
-            c_lcnt[sl] = x_lcnt[sd]
-            c_lhi[sl] = x_lhi[sd]
-            c_llo[sl] = x_llo[sd]
-            c_thi[sl] = x_thi[sd]
-            c_tlo[sl] = x_tlo[sd]
-            c_exact[sl] = x_exact[sd]
+            _slot_from_plan(x, sd, tree, slot[v])
+        elif slot[v] >= 0:  # below the size that keeps statistics: the slot is freed
+            _clear_slot(tree, slot[v])
+            slot[v] = -1
+    # The old subtrees are wiped, then the new ones written in the ids the plan chose.
+    for i in range(fn.shape[0]):
+        _clear_node(tree, fn[i])
+    for i in range(fs.shape[0]):
+        _clear_slot(tree, fs[i])
+    for k in range(n_sub):
+        n0 = sub_n0[k]
+        s0 = sub_s0[k]
+        for j in range(n0, sub_n0[k + 1]):
+            u = new_nid[j]
+            feature[u] = cat[0][j]
+            threshold[u] = cat[1][j]
+            left[u] = new_nid[n0 + cat[2][j]] if cat[2][j] >= 0 else -1
+            right[u] = new_nid[n0 + cat[3][j]] if cat[3][j] >= 0 else -1
+            start[u] = cat[4][j] + new_start[k]
+            count[u] = cat[5][j]
+            wsum[u] = cat[7][j]
+            impurity[u] = cat[8][j]
+            value[u] = cat[9][j]
+            js = cat[6][j]
+            if js >= 0:
+                sid = new_sid[s0 + js]
+                _slot_from_tree(cat, s0 + js, tree, sid)
+                slot[u] = sid
+            else:
+                slot[u] = -1
+    meta[:] = meta_new
