@@ -332,7 +332,7 @@ def test_plans_of_every_kind_stay_exact(cache_min):
 
     def spy(*args):
         plan = real(*args)
-        kinds.add((int(plan[0]), int(plan[21]) > 0))
+        kinds.add((int(plan[1]), int(plan[3]) > 0))
         return plan
 
     rows = np.random.RandomState(0).permutation(len(y))[:60]
@@ -405,6 +405,44 @@ def test_n_jobs_does_not_change_the_model():
     b.unlearn([1, 2, 50])
     assert_same_trees(a._trees, b._trees, a._params)
     assert np.array_equal(a.predict_proba(X), b.predict_proba(X))
+
+
+def test_failure_in_a_thread_changes_nothing(monkeypatch):
+    # With two threads taking trees in turn, a tree failing to plan stops the request once
+    # both threads are done; nothing was patched.
+    from skunlearn.ensemble import _forest_core
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = UnlearningForestClassifier(n_estimators=8, random_state=0, n_jobs=2).fit(X, y)
+    before = pickle.dumps(model)
+    calls = []
+    real = _forest_core.plan_tree
+
+    def failing(*args):
+        calls.append(1)
+        if len(calls) == 3:
+            raise MemoryError("injected")
+        return real(*args)
+
+    monkeypatch.setattr(_forest_core, "plan_tree", failing)
+    with pytest.raises(MemoryError, match="injected"):
+        model.unlearn(np.arange(10, 569, 5))
+    assert pickle.dumps(model) == before
+
+
+def test_patches_in_threads_whatever_the_joblib_backend():
+    # The commit patches arrays in place, so it must run in threads of this process even when
+    # joblib is configured to use processes.
+    from joblib import parallel_config
+
+    X, y = _ten_classes()
+    est = UnlearningForestClassifier(n_estimators=6, random_state=0, n_jobs=2)
+    model = clone(est).fit(X, y)
+    with parallel_config(backend="loky", n_jobs=2):
+        model.unlearn([1, 2, 50])
+        model.unlearn([7])
+    keep = np.setdiff1d(np.arange(len(y)), [1, 2, 7, 50])
+    assert_same_forest(model, clone(est).fit(X[keep], y[keep]), keep, X)
 
 
 def test_estimate_unlearn_cost_matches_the_report():

@@ -6,16 +6,21 @@ skunlearn`` stays fast.
 
 Trees are tuples of arrays laid out as :data:`TREE_FIELDS`. Work over trees runs in threads
 (the kernels release the GIL), in ``n_jobs`` chunks of consecutive trees so that a one-row
-request pays the dispatch of a few tasks, not of one task per tree. A request is planned for
-every tree (:func:`plan_trees`, which changes nothing) before any tree is patched in place
-(:func:`commit_trees`).
+request pays the dispatch of a few tasks, not of one task per tree. The threads are a pool
+kept for the process (:func:`_pool`): a joblib ``Parallel`` call starts its threads anew, which
+costs about 12 ms here, as much as a whole one-row request, and the commit must run in threads
+of this process whatever joblib backend is configured, since it patches arrays in place. A
+request is planned for every tree (:func:`plan_trees`, which changes nothing) before any tree is
+patched in place (:func:`commit_trees`).
 """
 
 import itertools
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from numba import njit
-from sklearn.utils.parallel import Parallel, delayed
 
 from skunlearn.ensemble._forest_build import (
     P_C,
@@ -38,6 +43,7 @@ from skunlearn.ensemble._forest_delete import (
     commit_tree,
     compact_tree,
     plan_tree,
+    planned_tree,
     preorder_ids,
     with_room,
 )
@@ -108,16 +114,55 @@ def _effective_jobs(n_jobs):
     return effective_n_jobs(n_jobs)
 
 
+_POOL = None  # (pid, workers, executor)
+_POOL_LOCK = threading.Lock()
+
+
+def _pool(workers):
+    """A thread pool of at least ``workers`` threads, kept for the process (made anew in a
+    forked child, whose parent's threads do not exist)."""
+    global _POOL
+    with _POOL_LOCK:
+        if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] < workers:
+            if _POOL is not None and _POOL[0] == os.getpid():
+                _POOL[2].shutdown(wait=False)  # tasks already submitted still run
+            executor = ThreadPoolExecutor(workers, thread_name_prefix="skunlearn-forest")
+            _POOL = (os.getpid(), workers, executor)
+        return _POOL[2]
+
+
+def _in_chunks(work, chunks):
+    """``[work(c) for c in chunks]``, the first chunk in this thread and the others in the
+    pool; every chunk has finished when this returns or raises."""
+    if len(chunks) == 1:
+        return [work(chunks[0])]
+    futures = [_pool(len(chunks) - 1).submit(work, c) for c in chunks[1:]]
+    try:
+        first = work(chunks[0])
+    finally:
+        wait(futures)
+    return [first, *(f.result() for f in futures)]
+
+
 def _run(func, items, n_jobs):
-    """``[func(i) for i in items]`` over thread chunks, results in order."""
-    jobs = _effective_jobs(n_jobs)
-    if jobs == 1 or len(items) <= 1:
+    """``[func(i) for i in items]`` in ``n_jobs`` threads, results in order.
+
+    Each thread takes the next item when it is done with one: a request's cost is uneven
+    across trees (one rebuilt subtree can cost more than every other tree together), and
+    fixed halves would leave a thread idle while the other finishes.
+    """
+    jobs = min(_effective_jobs(n_jobs), len(items))
+    if jobs <= 1:
         return [func(i) for i in items]
-    chunks = _chunks(len(items), jobs)
-    parts = Parallel(n_jobs=len(chunks), prefer="threads")(
-        delayed(lambda c: [func(items[i]) for i in c])(c) for c in chunks
-    )
-    return [r for part in parts for r in part]
+    out = [None] * len(items)
+    taken = itertools.count()  # next() on it is atomic under the GIL
+
+    def work(_):
+        while (i := next(taken)) < len(items):
+            out[i] = func(items[i])
+
+    _in_chunks(work, range(jobs))
+    return out
 
 
 def fit_trees(rows, seeds, X, Xb, yk, yr, w, P, n_jobs=None):
@@ -146,7 +191,7 @@ def plan_trees(trees, tree_ids, rem, removed, seeds, X, Xb, yk, yr, w, P, n_jobs
 
 def plan_cost(plan):
     """``(subtrees_rebuilt, rows_rebuilt)`` of a plan."""
-    return int(plan[21]), int(plan[22])
+    return int(plan[3]), int(plan[4])
 
 
 def commit_layout(trees, plans):
@@ -155,13 +200,14 @@ def commit_layout(trees, plans):
     ``order``)."""
     new = list(trees)
     for t, plan in plans:
-        if plan[0] == NEW:
-            new[t] = (*plan[20][:10], trees[t][10], *plan[20][11:])
+        if plan[1] == NEW:
+            new_tree = planned_tree(plan[0])
+            new[t] = (*new_tree[:10], trees[t][10], *new_tree[11:])
     return new
 
 
 def _commit_one(tree, plan):
-    qs = plan[1]
+    box, _, qs = plan[:3]
     few = qs.size <= _FEW
     if few:
         # numpy's overlapping slice assignment is a memmove, several times faster than a
@@ -172,7 +218,7 @@ def _commit_one(tree, plan):
             q -= i
             order[q : live - i - 1] = order[q + 1 : live - i]
         order[live - qs.size : live] = -1
-    commit_tree(tree, plan, not few)
+    commit_tree(tree, box, not few)
 
 
 def commit_trees(trees, plans, n_jobs=None):
@@ -233,11 +279,7 @@ def accumulate(trees, X, n_outputs, n_jobs=None):
         for tree in trees:
             _accumulate(Xc, *tree[:5], oc)
 
-    chunks = _row_chunks(X.shape[0], n_jobs)
-    if len(chunks) == 1:
-        rows_part(chunks[0])
-    else:
-        Parallel(n_jobs=len(chunks), prefer="threads")(delayed(rows_part)(c) for c in chunks)
+    _in_chunks(rows_part, _row_chunks(X.shape[0], n_jobs))
     return out
 
 

@@ -105,6 +105,24 @@ def _gather(order, s0, c0, removed, out):
 
 @njit(cache=True, nogil=True)
 def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
+    """:func:`_plan_tree` with its plan kept in a numba list, which crosses into Python and
+    back to :func:`commit_tree` as one object (the plan holds some seventy arrays, whose
+    conversions would cost more than the plan itself for most trees): returns
+    ``(plan_box, kind, removed_entries, n_rebuilt, retrained)``."""
+    plan = _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P)
+    box = List()
+    box.append(plan)
+    return box, plan[0], plan[1], plan[21], plan[22]
+
+
+@njit(cache=True, nogil=True)
+def planned_tree(box):
+    """The new arrays of a :data:`NEW` plan."""
+    return box[0][20]
+
+
+@njit(cache=True, nogil=True)
+def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     """Forget rows ``rem`` (ascending positions, all in this tree; ``removed`` is their mask
     over every position) from ``tree``, without writing into it: returns the plan that
     :func:`commit_tree` applies (its kind, what it writes where, and ``n_rebuilt`` and
@@ -867,8 +885,8 @@ def preorder_ids(feature, left, right):
 
 
 @njit(cache=True, nogil=True)
-def commit_tree(tree, plan, compact):
-    """Apply ``plan`` (from :func:`plan_tree`) to ``tree``: rewrite its ``order`` in place and,
+def commit_tree(tree, box, compact):
+    """Apply the plan in ``box`` (from :func:`plan_tree`) to ``tree``: rewrite its ``order`` in place and,
     for :data:`PATCH`, patch its node and slot arrays in place (with :data:`NEW` the plan holds
     the new node and slot arrays).
 
@@ -878,6 +896,7 @@ def commit_tree(tree, plan, compact):
     """
     feature, threshold, left, right, start, count, slot, wsum, impurity, value, order = tree[:11]
     meta = tree[21]
+    plan = box[0]
     kind, qs, touched, t_cnt, t_w, t_imp, t_val, t_slot, x, t_repl, t_skip = plan[:11]
     cat, sub_n0, sub_s0, sub_r0, new_nid, new_sid, fn, fs, meta_new = plan[11:20]
     r = qs.shape[0]
