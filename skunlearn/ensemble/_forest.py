@@ -517,8 +517,10 @@ _COMMON_DOC = """
     n_jobs : int, default=None
         Number of threads growing trees, unlearning (tree by tree) and predicting (row
         chunks); the compiled kernels release the GIL. None means 1 unless in a
-        :func:`joblib.parallel_config` context; -1 means all processors. Results do not
-        depend on it.
+        :func:`joblib.parallel_config` context; -1 means all processors. The threads are a
+        pool kept for the process, whatever joblib backend is configured: ``unlearn``
+        patches the trees in place, and starting threads anew per call would cost as much
+        as a one-row request. Results do not depend on it.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the trees: an int seed per tree is drawn once per fit, and every random choice

@@ -39,6 +39,8 @@ from skunlearn.ensemble._forest_build import (
     best_split,
     build_subtree,
     eval_node,
+    feature_candidates,
+    feature_stats,
     is_pure,
     make_scratch,
     n_channels,
@@ -46,7 +48,7 @@ from skunlearn.ensemble._forest_build import (
     node_totals,
     sum_mode,
 )
-from skunlearn.ensemble._forest_hash import child_key, root_key
+from skunlearn.ensemble._forest_hash import child_key, feature_hash, root_key
 
 # What a plan does to its tree: patch it in place, or replace its node and slot arrays.
 PATCH, NEW = 0, 1
@@ -261,6 +263,7 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     s_feat, s_ncand, s_thr, s_eq, s_lcnt, s_lhi, s_llo, thi, tlo = S[:9]
     rbuf = S[15]
     rowbuf = np.empty(1, np.int32)  # grown to the largest node gathered
+    f_dirty = np.zeros(KF, np.bool_)
     dummy = np.empty(cv, np.float64)
     mode = sum_mode(P)
     dropped = 0
@@ -332,22 +335,78 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
                             )
                             if xv == x_thr[sd, s, j]:
                                 x_eq[sd, s, j] -= 1
+            # A feature whose candidate value vanished, or whose candidate lost its validity,
+            # has new candidates: they are recomputed from the node's rows, for that feature
+            # alone (the other features keep theirs: the valid values only shrink, so the
+            # candidates still there are still the ones of smallest hash).
             dirty = False
             for s in range(KF):
+                f_dirty[s] = False
                 if x_feat[sd, s] < 0:
                     break
                 for j in range(x_ncand[sd, s]):
                     nl = x_lcnt[sd, s, j]
                     if x_eq[sd, s, j] == 0 or nl < msl or m1 - nl < msl:
+                        f_dirty[s] = True
                         dirty = True
-            if ok and not dirty:
+            leaf_now = m1 < mss or is_pure(x_thi[sd], P)
+            if ok and dirty and not leaf_now:
+                n = _gather(order, s0, c0, removed, rowbuf)
+                sorted_rows = mode != COUNTS
+                if sorted_rows:
+                    rowbuf[:n].sort()
+                gathered = True
+                if S[10].shape[0] < n:
+                    S = make_scratch(P, n)
+                    s_feat, s_ncand, s_thr, s_eq, s_lcnt, s_lhi, s_llo, thi, tlo = S[:9]
+                    rbuf = S[15]
+                kt = 1 if depth < rd else KT
+                for s in range(KF):
+                    fd = x_feat[sd, s]
+                    if fd < 0:
+                        break
+                    if not f_dirty[s]:
+                        continue
+                    x_thr[sd, s] = 0.0
+                    x_eq[sd, s] = 0
+                    x_lcnt[sd, s] = 0
+                    x_lhi[sd, s] = 0.0
+                    x_llo[sd, s] = 0.0
+                    fh = feature_hash(key, fd)
+                    nc = feature_candidates(
+                        rowbuf, n, fd, fh, X, Xb, msl, kt, S[10], x_thr[sd, s], S[11]
+                    )
+                    if nc == 0:  # the feature drops out: another one enters, evaluate all
+                        ok = False
+                        break
+                    x_ncand[sd, s] = nc
+                    ok &= feature_stats(
+                        rowbuf,
+                        n,
+                        S[10][:n],
+                        yk,
+                        yr,
+                        w,
+                        P,
+                        nc,
+                        x_thr[sd, s],
+                        x_eq[sd, s],
+                        x_lcnt[sd, s],
+                        x_lhi[sd, s],
+                        x_llo[sd, s],
+                        S[12],
+                        S[13],
+                        S[14],
+                    )
+                dirty = not ok
+            if ok and (leaf_now or not dirty):
                 need_eval = False
-                if m1 < mss or is_pure(x_thi[sd], P):
+                if leaf_now:
                     split = False
                 elif depth < rd:
                     split = True
-                    f = feature[v]
-                    t = threshold[v]
+                    f = x_feat[sd, 0]
+                    t = x_thr[sd, 0, 0]
                 else:
                     split, f, t = best_split(
                         x_feat[sd],
@@ -886,9 +945,9 @@ def preorder_ids(feature, left, right):
 
 @njit(cache=True, nogil=True)
 def commit_tree(tree, box, compact):
-    """Apply the plan in ``box`` (from :func:`plan_tree`) to ``tree``: rewrite its ``order`` in place and,
-    for :data:`PATCH`, patch its node and slot arrays in place (with :data:`NEW` the plan holds
-    the new node and slot arrays).
+    """Apply the plan in ``box`` (from :func:`plan_tree`) to ``tree``: rewrite its ``order``
+    in place and, for :data:`PATCH`, patch its node and slot arrays in place (with :data:`NEW`
+    the plan holds the new node and slot arrays).
 
     ``order`` keeps the length it had at fit: the live rows come first (``count[0]`` of them)
     and the tail left by forgotten rows holds -1, so that the array says nothing about which
