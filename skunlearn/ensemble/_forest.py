@@ -81,15 +81,6 @@ class _ReadWriteLock:
 # sees the old forest or the new one, never a mix. Kept outside the estimators, as the write
 # locks of :mod:`skunlearn.base`, so that they are neither pickled nor cloned.
 _LOCKS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-_PREDICT_FIELDS = ("feature", "threshold", "left", "right", "value", "wsum", "impurity")
-
-
-def _predict_view(trees):
-    """What prediction reads of each tree (the arrays themselves, not copies)."""
-    f = _core().FIELD
-    return [tuple(tree[f[k]] for k in _PREDICT_FIELDS) for tree in trees]
-
-
 _LOCKS_GUARD = threading.Lock()
 
 
@@ -114,6 +105,15 @@ def _core():
     return _forest_core
 
 
+_PREDICT_FIELDS = ("feature", "threshold", "left", "right", "value", "wsum", "impurity")
+
+
+def _predict_view(trees):
+    """What prediction reads of each tree (the arrays themselves, not copies)."""
+    f = _core().FIELD
+    return [tuple(tree[f[k]] for k in _PREDICT_FIELDS) for tree in trees]
+
+
 class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
     """Shared machinery of the unlearnable forest classifier and regressor.
 
@@ -125,7 +125,9 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
     - ``_trees``: one tuple of arrays per tree, laid out as
       :data:`~skunlearn.ensemble._forest_build.TREE_FIELDS`; ``_predict_trees`` holds the
       arrays prediction reads (the same objects). ``unlearn`` patches them in place, after the
-      request has succeeded, under the lock of :func:`_lock` that readers hold while reading.
+      request has succeeded, under the lock of :func:`_lock` that readers hold while reading;
+      after it, node ids need not follow preorder (:mod:`._forest_delete`), and
+      ``__getstate__`` and ``serving_copy`` lay the trees out as ``fit`` does.
     - ``_seeds``: the int seed of every tree; ``_params``: the core's parameter vector.
     """
 
