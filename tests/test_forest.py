@@ -445,6 +445,17 @@ def test_patches_in_threads_whatever_the_joblib_backend():
     assert_same_forest(model, clone(est).fit(X[keep], y[keep]), keep, X)
 
 
+def test_thread_pool_grows_without_stopping_the_old_one():
+    # A thread that took the pool just before another asked for a larger one can still use it.
+    from skunlearn.ensemble import _forest_core
+
+    old = _forest_core._pool(1)
+    new = _forest_core._pool(old._max_workers + 2)
+    assert new is not old and new._max_workers >= 3
+    assert old.submit(sum, [40, 2]).result() == 42
+    assert _forest_core._pool(1) is new  # a smaller request reuses the larger pool
+
+
 def test_estimate_unlearn_cost_matches_the_report():
     X, y = load_breast_cancer(return_X_y=True)
     model = UnlearningForestClassifier(n_estimators=4, random_state=0).fit(X, y)

@@ -124,8 +124,8 @@ def _pool(workers):
     global _POOL
     with _POOL_LOCK:
         if _POOL is None or _POOL[0] != os.getpid() or _POOL[1] < workers:
-            if _POOL is not None and _POOL[0] == os.getpid():
-                _POOL[2].shutdown(wait=False)  # tasks already submitted still run
+            # A smaller pool is dropped, not shut down: another thread may be about to submit
+            # to it; its idle threads exit once it is collected.
             executor = ThreadPoolExecutor(workers, thread_name_prefix="skunlearn-forest")
             _POOL = (os.getpid(), workers, executor)
         return _POOL[2]
