@@ -727,33 +727,19 @@ def _clear_slot(tree, s):
 
 
 @njit(cache=True, nogil=True)
-def _slot_from_tree(src, si, out, so):
-    """Slot ``si`` of ``src`` (a tree, or the concatenated subtrees) into slot ``so``."""
-    out[11][so] = src[11][si]
-    out[12][so] = src[12][si]
-    out[13][so] = src[13][si]
-    out[14][so] = src[14][si]
-    out[15][so] = src[15][si]
-    out[16][so] = src[16][si]
-    out[17][so] = src[17][si]
-    out[18][so] = src[18][si]
-    out[19][so] = src[19][si]
-    out[20][so] = src[20][si]
-
-
-@njit(cache=True, nogil=True)
-def _slot_from_plan(x, sd, out, so):
-    """The updated slot ``sd`` of a plan into slot ``so``."""
-    out[11][so] = x[0][sd]
-    out[12][so] = x[1][sd]
-    out[13][so] = x[2][sd]
-    out[14][so] = x[3][sd]
-    out[15][so] = x[4][sd]
-    out[16][so] = x[5][sd]
-    out[17][so] = x[6][sd]
-    out[18][so] = x[7][sd]
-    out[19][so] = x[8][sd]
-    out[20][so] = x[9][sd]
+def _write_slot(src, si, out, so):
+    """Slot ``si`` of the slot arrays ``src`` (a plan's updated slots, or ``tree[11:21]`` of a
+    tree or of the concatenated subtrees) into slot ``so`` of the tree ``out``."""
+    out[11][so] = src[0][si]
+    out[12][so] = src[1][si]
+    out[13][so] = src[2][si]
+    out[14][so] = src[3][si]
+    out[15][so] = src[4][si]
+    out[16][so] = src[5][si]
+    out[17][so] = src[6][si]
+    out[18][so] = src[7][si]
+    out[19][so] = src[8][si]
+    out[20][so] = src[9][si]
 
 
 @njit(cache=True, nogil=True)
@@ -802,7 +788,7 @@ def _dfs_sweep(
                     o_value[kk, c] = cat[9][j, c]
                 js = cat[6][j]
                 if js >= 0:
-                    _slot_from_tree(cat, s0 + js, out, so + js)
+                    _write_slot(cat[11:21], s0 + js, out, so + js)
                     o_slot[kk] = so + js
                 else:
                     o_slot[kk] = -1
@@ -821,7 +807,7 @@ def _dfs_sweep(
             for c in range(cv):
                 o_value[o, c] = t_val[ti, c] if f < 0 else value[u, c]
             if t_slot[ti] >= 0:
-                _slot_from_plan(x, t_slot[ti], out, so)
+                _write_slot(x, t_slot[ti], out, so)
                 o_slot[o] = so
                 so += 1
         else:
@@ -831,7 +817,7 @@ def _dfs_sweep(
             for c in range(cv):
                 o_value[o, c] = value[u, c]
             if slot[u] >= 0:
-                _slot_from_tree(tree, slot[u], out, so)
+                _write_slot(tree[11:21], slot[u], out, so)
                 o_slot[o] = so
                 so += 1
         if f >= 0:
@@ -1009,7 +995,7 @@ def commit_tree(tree, box, compact):
             value[v] = t_val[ti]
         sd = t_slot[ti]
         if sd >= 0:
-            _slot_from_plan(x, sd, tree, slot[v])
+            _write_slot(x, sd, tree, slot[v])
         elif slot[v] >= 0:  # below the size that keeps statistics: the slot is freed
             _clear_slot(tree, slot[v])
             slot[v] = -1
@@ -1035,7 +1021,7 @@ def commit_tree(tree, box, compact):
             js = cat[6][j]
             if js >= 0:
                 sid = new_sid[s0 + js]
-                _slot_from_tree(cat, s0 + js, tree, sid)
+                _write_slot(cat[11:21], s0 + js, tree, sid)
                 slot[u] = sid
             else:
                 slot[u] = -1
