@@ -4,14 +4,14 @@ Importing this module imports numba (kernels compile at their first call and are
 disk), so :mod:`skunlearn.ensemble._forest` imports it only inside its methods: ``import
 skunlearn`` stays fast.
 
-Trees are tuples of arrays laid out as :data:`TREE_FIELDS`. Work over trees runs in threads
-(the kernels release the GIL), in ``n_jobs`` chunks of consecutive trees so that a one-row
-request pays the dispatch of a few tasks, not of one task per tree. The threads are a pool
-kept for the process (:func:`_pool`): a joblib ``Parallel`` call starts its threads anew, which
-costs about 12 ms here, as much as a whole one-row request, and the commit must run in threads
-of this process whatever joblib backend is configured, since it patches arrays in place. A
-request is planned for every tree (:func:`plan_trees`, which changes nothing) before any tree is
-patched in place (:func:`commit_trees`).
+Trees are tuples of arrays laid out as :data:`TREE_FIELDS`. Work over trees runs in ``n_jobs``
+threads (the kernels release the GIL), each taking the next tree when done with one, so that a
+one-row request pays the dispatch of ``n_jobs`` tasks, not of one task per tree. The threads
+are a pool kept for the process (:func:`_pool`): a joblib ``Parallel`` call starts its threads
+anew, which costs about 12 ms here, as much as a whole one-row request, and the commit must run
+in threads of this process whatever joblib backend is configured, since it patches arrays in
+place. A request is planned for every tree (:func:`plan_trees`, which changes nothing) before
+any tree is patched in place (:func:`commit_trees`).
 """
 
 import itertools
