@@ -258,16 +258,10 @@ def test_forgotten_rows_are_zeroed_and_counted_nowhere():
         assert tree[FIELD["count"]][0] == len(y) - 2
 
 
-def test_failed_request_changes_nothing(monkeypatch):
-    # Requests are planned for every tree before any tree is patched in place: a failure while
-    # planning (here in the third tree) leaves the forest, its data and its pickle as they were.
+def _fail_third_plan(monkeypatch):
+    """Make the third tree planned raise MemoryError; returns the list of plans attempted."""
     from skunlearn.ensemble import _forest_core
 
-    X, y = load_breast_cancer(return_X_y=True)
-    model = UnlearningForestClassifier(n_estimators=4, random_state=0).fit(X, y)
-    model.unlearn([1, 2])
-    before = pickle.dumps(model)
-    proba = model.predict_proba(X)
     calls = []
     real = _forest_core.plan_tree
 
@@ -278,6 +272,21 @@ def test_failed_request_changes_nothing(monkeypatch):
         return real(*args)
 
     monkeypatch.setattr(_forest_core, "plan_tree", failing)
+    return calls
+
+
+def test_failed_request_changes_nothing(monkeypatch):
+    # Requests are planned for every tree before any tree is patched in place: a failure while
+    # planning (here in the third tree) leaves the forest, its data and its pickle as they were.
+    from skunlearn.ensemble import _forest_core
+
+    X, y = load_breast_cancer(return_X_y=True)
+    model = UnlearningForestClassifier(n_estimators=4, random_state=0).fit(X, y)
+    model.unlearn([1, 2])
+    before = pickle.dumps(model)
+    proba = model.predict_proba(X)
+    real = _forest_core.plan_tree
+    calls = _fail_third_plan(monkeypatch)
     with pytest.raises(MemoryError, match="injected"):
         model.unlearn(np.arange(10, 569, 5))
     assert len(calls) == 3
@@ -410,21 +419,11 @@ def test_n_jobs_does_not_change_the_model():
 def test_failure_in_a_thread_changes_nothing(monkeypatch):
     # With two threads taking trees in turn, a tree failing to plan stops the request once
     # both threads are done; nothing was patched.
-    from skunlearn.ensemble import _forest_core
 
     X, y = load_breast_cancer(return_X_y=True)
     model = UnlearningForestClassifier(n_estimators=8, random_state=0, n_jobs=2).fit(X, y)
     before = pickle.dumps(model)
-    calls = []
-    real = _forest_core.plan_tree
-
-    def failing(*args):
-        calls.append(1)
-        if len(calls) == 3:
-            raise MemoryError("injected")
-        return real(*args)
-
-    monkeypatch.setattr(_forest_core, "plan_tree", failing)
+    _fail_third_plan(monkeypatch)
     with pytest.raises(MemoryError, match="injected"):
         model.unlearn(np.arange(10, 569, 5))
     assert pickle.dumps(model) == before
