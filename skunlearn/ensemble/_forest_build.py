@@ -11,13 +11,15 @@ order, so a subtree rebuilt by ``unlearn`` equals the subtree ``fit`` grows on t
   to the smaller feature index, then the smaller threshold (never to the order of evaluation).
   A random node (depth below ``random_depth``) takes the first feature by hash that has a valid
   candidate, and its candidate of smallest hash.
-- Statistics are error-free double-double sums (``hi + lo``) with an exactness flag: while every
-  addition is exact, the pair is the correctly rounded exact sum whatever the order of the
-  additions, so removing a row gives bitwise what summing the remaining rows gives. When an
-  addition is not exact, the node recomputes its statistics from its rows in position order.
 - Nodes with at least ``cache_min`` rows, and random nodes, keep their candidates and the
   statistics left of every candidate (a *slot*), so that forgetting a row updates them in
   constant time; smaller nodes are re-evaluated from their rows.
+- Statistics kept in a slot are error-free double-double sums (``hi + lo``) with an exactness
+  flag: while every addition is exact, the pair is the correctly rounded exact sum whatever the
+  order of the additions, so removing a row gives bitwise what summing the remaining rows
+  gives. When an addition is not exact, the node recomputes its statistics from its rows in
+  position order. Integer class counts are plain sums (exact in any order), and so are the
+  statistics of nodes without a slot, which are always summed afresh in position order.
 
 The layout of a tree is a tuple of arrays (``TREE_FIELDS``). A grown tree has its nodes in
 depth-first preorder (left child first); ``unlearn`` may later place a rebuilt subtree in the
@@ -33,8 +35,8 @@ from skunlearn.ensemble._forest_hash import child_key, feature_hash, value_hash
 
 # Layout of the parameter vector handed to the kernels.
 P_D, P_C, P_KF, P_KT, P_MAXD, P_MSS, P_MSL, P_RD, P_CRIT, P_CACHE, P_REG, P_INT = range(12)
-# How add_row sums: double-double (classes), regression channels, or integer class counts.
-DD, REG, COUNTS = 0, 1, 2
+# How add_row sums (:func:`sum_mode`): double-double or plain, class or regression channels.
+DD, REG, PLAIN, REG_PLAIN = 0, 1, 2, 3
 GINI, ENTROPY, SQUARED_ERROR = 0, 1, 2
 
 TREE_FIELDS = (
@@ -63,14 +65,14 @@ TREE_FIELDS = (
 )
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def two_sum(a, b):
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def dd_add(hi, lo, x):
     """``(hi, lo) + x`` renormalized, and whether the result is the exact sum."""
     s, e = two_sum(hi, x)
@@ -95,53 +97,110 @@ def n_channels(P):
 
 
 @njit(cache=True, nogil=True)
-def sum_mode(P):
-    """:data:`REG`, :data:`COUNTS` (integer weights whose total is below 2**52: every sum is
-    an exact integer, so a plain addition gives the bits of the double-double one, with a low
-    part of zero) or :data:`DD`."""
-    if P[P_REG]:
-        return REG
-    return COUNTS if P[P_INT] else DD
+def has_slot(P, depth, m):
+    """Whether a split node at ``depth`` with ``m`` rows keeps its statistics in a slot."""
+    return depth < P[P_RD] or m >= P[P_CACHE]
 
 
 @njit(cache=True, nogil=True)
+def sum_mode(P, cached):
+    """How the statistics of a node are summed.
+
+    Statistics kept in a slot are updated by subtraction, so their bits must not depend on the
+    order of the additions: double-double sums (:data:`DD`, :data:`REG`), or plain sums
+    (:data:`PLAIN`) under integer class weights whose total is below 2**52, where every sum is
+    an exact integer. A node without a slot is always summed afresh from its rows in position
+    order, so plain sums (:data:`PLAIN`, :data:`REG_PLAIN`) are deterministic there.
+    """
+    if P[P_REG]:
+        return REG if cached else REG_PLAIN
+    return PLAIN if P[P_INT] or not cached else DD
+
+
+@njit(cache=True, nogil=True)
+def order_free(P):
+    """Whether every sum is exact in any order (integer class counts)."""
+    return not P[P_REG] and P[P_INT]
+
+
+# The helpers of node evaluation are inlined into their callers (``inline="always"``): a call
+# passing arrays costs their reference counting, several times the work of a per-row helper
+# and a tenth of a small node's evaluation.
+@njit(cache=True, nogil=True, inline="always")
 def add_row(hi, lo, p, sign, yk, yr, w, mode, node_level):
     """Add (``sign=1``) or remove (``-1``) row ``p`` to statistics ``hi/lo``; exactness."""
     wi = sign * w[p]
-    if mode == COUNTS:
+    if mode == PLAIN:
         hi[yk[p]] += wi
         return True
-    if mode == REG:
-        h, low, e0 = dd_add(hi[0], lo[0], wi)
-        hi[0], lo[0] = h, low
+    if mode == REG_PLAIN:
         wy = wi * yr[p]
-        h, low, e1 = dd_add(hi[1], lo[1], wy)
-        hi[1], lo[1] = h, low
-        ok = e0 and e1
+        hi[0] += wi
+        hi[1] += wy
         if node_level:
-            h, low, e2 = dd_add(hi[2], lo[2], wy * yr[p])
-            hi[2], lo[2] = h, low
-            ok = ok and e2
+            hi[2] += wy * yr[p]
+        return True
+    if mode == REG:
+        h0, l0, e0 = dd_add(hi[0], lo[0], wi)
+        wy = wi * yr[p]
+        h1, l1, e1 = dd_add(hi[1], lo[1], wy)
+        hi[0] = h0
+        lo[0] = l0
+        hi[1] = h1
+        lo[1] = l1
+        ok = e0 & e1
+        if node_level:
+            h2, l2, e2 = dd_add(hi[2], lo[2], wy * yr[p])
+            hi[2] = h2
+            lo[2] = l2
+            ok &= e2
         return ok
     k = yk[p]
     h, low, e = dd_add(hi[k], lo[k], wi)
-    hi[k], lo[k] = h, low
+    hi[k] = h
+    lo[k] = low
     return e
 
 
-@njit(cache=True, nogil=True)
-def node_totals(rows, m, yk, yr, w, P, thi, tlo):
+@njit(cache=True, nogil=True, inline="always")
+def add_row_at(hi, lo, b, p, sign, yk, yr, w, mode):
+    """:func:`add_row` into row ``b`` of candidate statistics ``hi/lo`` (2-d), indexing them
+    in place (a view per row costs more than the addition)."""
+    wi = sign * w[p]
+    if mode == PLAIN:
+        hi[b, yk[p]] += wi
+        return True
+    if mode == REG_PLAIN:
+        hi[b, 0] += wi
+        hi[b, 1] += wi * yr[p]
+        return True
+    if mode == REG:
+        h0, l0, e0 = dd_add(hi[b, 0], lo[b, 0], wi)
+        h1, l1, e1 = dd_add(hi[b, 1], lo[b, 1], wi * yr[p])
+        hi[b, 0] = h0
+        lo[b, 0] = l0
+        hi[b, 1] = h1
+        lo[b, 1] = l1
+        return e0 & e1
+    k = yk[p]
+    h, low, e = dd_add(hi[b, k], lo[b, k], wi)
+    hi[b, k] = h
+    lo[b, k] = low
+    return e
+
+
+@njit(cache=True, nogil=True, inline="always")
+def node_totals(rows, m, yk, yr, w, mode, thi, tlo):
     """Totals of the node's rows in position order; returns exactness."""
     thi[:] = 0.0
     tlo[:] = 0.0
     exact = True
-    mode = sum_mode(P)
     for i in range(m):
         exact &= add_row(thi, tlo, rows[i], 1.0, yk, yr, w, mode, True)
     return exact
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def is_pure(thi, P):
     """A classification node whose rows all carry one class (monotone under deletion)."""
     if P[P_REG]:
@@ -153,7 +212,7 @@ def is_pure(thi, P):
     return seen <= 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def node_summary(thi, P, value_out):
     """Weight and impurity of a node from its totals; writes its leaf value."""
     if P[P_REG]:
@@ -178,7 +237,7 @@ def node_summary(thi, P, value_out):
     return wsum, imp
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def feature_candidates(rows, m, f, fh, X, Xb, msl, kt, vbuf, out_v, out_h):
     """The up to ``kt`` valid candidate thresholds of feature ``f`` with the smallest hash,
     written to ``out_v`` in ascending order; returns how many."""
@@ -243,35 +302,38 @@ def feature_candidates(rows, m, f, fh, X, Xb, msl, kt, vbuf, out_v, out_h):
     return n
 
 
-@njit(cache=True, nogil=True)
-def feature_stats(rows, m, col, yk, yr, w, P, nc, cand, eq, lcnt, lhi, llo, bcnt, bhi, blo):
-    """Statistics left of each candidate (rows in position order, bucketed then prefix-summed);
-    ``col`` holds the rows' values of the feature. Returns exactness."""
-    mode = sum_mode(P)
-    bcnt[:nc] = 0
+@njit(cache=True, nogil=True, inline="always")
+def feature_stats(rows, m, col, yk, yr, w, mode, nc, cand, eq, lcnt, lhi, llo, bcnt, bhi, blo):
+    """Statistics left of each candidate (rows in position order, bucketed then prefix-summed,
+    as :func:`sum_mode` says); ``col`` holds the rows' values of the feature. Returns
+    exactness."""
+    # Bucket ``nc`` takes the rows above every candidate (and is not used): the loop has no
+    # branch that depends on the data, whose mispredictions would cost more than the work.
+    bcnt[: nc + 1] = 0
     eq[:nc] = 0
-    bhi[:nc, :] = 0.0
-    blo[:nc, :] = 0.0
+    bhi[: nc + 1, :] = 0.0
+    blo[: nc + 1, :] = 0.0
     exact = True
-    last = cand[nc - 1]
+    top = nc - 1
     for i in range(m):
-        p = rows[i]
         v = col[i]
-        if v > last:
-            continue
         b = 0
-        while v > cand[b]:
-            b += 1
+        for j in range(nc):
+            b += v > cand[j]
         bcnt[b] += 1
-        if v == cand[b]:
-            eq[b] += 1
-        exact &= add_row(bhi[b], blo[b], p, 1.0, yk, yr, w, mode, False)
+        e = min(b, top)
+        eq[e] += v == cand[e]
+        p = rows[i]
+        if mode == PLAIN:
+            bhi[b, yk[p]] += w[p]  # spelled out: the hottest loop of a classification fit
+        elif mode == REG_PLAIN or b < nc:  # (the exactness of bucket nc must not count)
+            exact &= add_row_at(bhi, blo, b, p, 1.0, yk, yr, w, mode)
     cnt = 0
     nch = bhi.shape[1]
     for j in range(nc):
         cnt += bcnt[j]
         lcnt[j] = cnt
-        if mode == COUNTS:
+        if mode >= PLAIN:
             for c in range(nch):
                 lhi[j, c] = bhi[j, c] if j == 0 else lhi[j - 1, c] + bhi[j, c]
                 llo[j, c] = 0.0
@@ -289,7 +351,7 @@ def feature_stats(rows, m, col, yk, yr, w, P, nc, cand, eq, lcnt, lhi, llo, bcnt
     return exact
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def split_score(lhi, llo, thi, tlo, P, rbuf):
     """Weighted impurity of the two children (lower is better); inf if a side has no weight."""
     if P[P_REG]:
@@ -303,6 +365,21 @@ def split_score(lhi, llo, thi, tlo, P, rbuf):
     C = P[P_C]
     wl = 0.0
     wr = 0.0
+    if P[P_INT] and P[P_CRIT] != ENTROPY:
+        # Integer counts: the Gini sum w_l g_l + w_r g_r is w - (S_l / w_l + S_r / w_r) with
+        # S the sums of squared counts, which are exact; two divisions instead of 2C.
+        sl = 0.0
+        sr = 0.0
+        for k in range(C):
+            a = lhi[k]
+            b = thi[k] - a
+            wl += a
+            wr += b
+            sl += a * a
+            sr += b * b
+        if not (wl > 0 and wr > 0):
+            return np.inf
+        return -(sl / wl + sr / wr)
     for k in range(C):
         rbuf[k] = dd_minus_hi(thi[k], tlo[k], lhi[k], llo[k])
         wl += lhi[k]
@@ -330,7 +407,7 @@ def split_score(lhi, llo, thi, tlo, P, rbuf):
     return wl * gl + wr * gr
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, inline="always")
 def best_split(s_feat, s_ncand, s_thr, s_lcnt, s_lhi, s_llo, thi, tlo, m, P, rbuf):
     """Best (feature, threshold) over the cached candidates: (found, feature, threshold)."""
     msl = P[P_MSL]
@@ -407,7 +484,8 @@ def eval_node(rows, m, key, depth, X, Xb, yk, yr, w, P, S):
         blo,
         rbuf,
     ) = S
-    exact = node_totals(rows, m, yk, yr, w, P, thi, tlo)
+    mode = sum_mode(P, has_slot(P, depth, m))
+    exact = node_totals(rows, m, yk, yr, w, mode, thi, tlo)
     # Unused entries are zero, so that a slot is a function of the node's rows alone.
     s_feat[:] = -1
     s_ncand[:] = 0
@@ -452,7 +530,7 @@ def eval_node(rows, m, key, depth, X, Xb, yk, yr, w, P, S):
             yk,
             yr,
             w,
-            P,
+            mode,
             nc,
             s_thr[ns],
             s_eq[ns],
@@ -536,7 +614,6 @@ def build_subtree(rows_in, depth0, key0, X, Xb, yk, yr, w, P):
     st_parent[0] = -1
     sp = 1
     nid = 0
-    cache_min = P[P_CACHE]
     while sp > 0:
         sp -= 1
         s0 = st_start[sp]
@@ -563,7 +640,7 @@ def build_subtree(rows_in, depth0, key0, X, Xb, yk, yr, w, P):
         value[v, :] = 0.0
         feature[v] = f
         threshold[v] = t
-        if d0 < P[P_RD] or c0 >= cache_min:
+        if has_slot(P, d0, c0):
             if ns == scap:
                 scap *= 2
                 c_feat = _resize(c_feat, scap)

@@ -26,7 +26,6 @@ from numba import njit
 from numba.typed import List
 
 from skunlearn.ensemble._forest_build import (
-    COUNTS,
     P_C,
     P_CACHE,
     P_KF,
@@ -36,16 +35,19 @@ from skunlearn.ensemble._forest_build import (
     P_RD,
     P_REG,
     add_row,
+    add_row_at,
     best_split,
     build_subtree,
     eval_node,
     feature_candidates,
     feature_stats,
+    has_slot,
     is_pure,
     make_scratch,
     n_channels,
     node_summary,
     node_totals,
+    order_free,
     sum_mode,
 )
 from skunlearn.ensemble._forest_hash import child_key, feature_hash, root_key
@@ -265,7 +267,8 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     rowbuf = np.empty(1, np.int32)  # grown to the largest node gathered
     f_dirty = np.zeros(KF, np.bool_)
     dummy = np.empty(cv, np.float64)
-    mode = sum_mode(P)
+    mode = sum_mode(P, True)  # of the statistics in slots
+    any_order = order_free(P)
     dropped = 0
     n_rebuilt = 0
     retrained = 0
@@ -288,7 +291,7 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
             rowbuf = np.empty(c0, np.int32)
         if feature[v] < 0:
             n = _gather(order, s0, c0, removed, rowbuf)
-            node_totals(rowbuf[:n], n, yk, yr, w, P, thi, tlo)
+            node_totals(rowbuf[:n], n, yk, yr, w, sum_mode(P, has_slot(P, depth, n)), thi, tlo)
             t_w[ti], t_imp[ti] = node_summary(thi, P, t_val[ti])
             continue
         sl = slot[v]
@@ -300,7 +303,9 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
         f = -1
         t = np.float32(0.0)
         exact = True
-        if sl >= 0:
+        # A node falling below the size that keeps statistics is summed as a fresh fit sums
+        # it (plainly, in position order): it is evaluated from its rows.
+        if sl >= 0 and has_slot(P, depth, m1):
             x_feat[sd] = c_feat[sl]
             x_ncand[sd] = c_ncand[sl]
             x_thr[sd] = c_thr[sl]
@@ -319,20 +324,12 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
                     if fs < 0:
                         break
                     xv = X[p, fs]
+                    lhi_s = x_lhi[sd, s]
+                    llo_s = x_llo[sd, s]
                     for j in range(x_ncand[sd, s]):
                         if xv <= x_thr[sd, s, j]:
                             x_lcnt[sd, s, j] -= 1
-                            ok &= add_row(
-                                x_lhi[sd, s, j],
-                                x_llo[sd, s, j],
-                                p,
-                                -1.0,
-                                yk,
-                                yr,
-                                w,
-                                mode,
-                                False,
-                            )
+                            ok &= add_row_at(lhi_s, llo_s, j, p, -1.0, yk, yr, w, mode)
                             if xv == x_thr[sd, s, j]:
                                 x_eq[sd, s, j] -= 1
             # A feature whose candidate value vanished, or whose candidate lost its validity,
@@ -352,7 +349,7 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
             leaf_now = m1 < mss or is_pure(x_thi[sd], P)
             if ok and dirty and not leaf_now:
                 n = _gather(order, s0, c0, removed, rowbuf)
-                sorted_rows = mode != COUNTS
+                sorted_rows = not any_order
                 if sorted_rows:
                     rowbuf[:n].sort()
                 gathered = True
@@ -387,7 +384,7 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
                         yk,
                         yr,
                         w,
-                        P,
+                        mode,
                         nc,
                         x_thr[sd, s],
                         x_eq[sd, s],
@@ -428,7 +425,7 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
             # A node's range is its children's, one after the other: sorted, the rows are in
             # position order, which sums that may round need. Integer class counts are exact
             # in any order, and so is the rest of the evaluation: sort only to rebuild.
-            sorted_rows = mode != COUNTS
+            sorted_rows = not any_order
             if sorted_rows:
                 rowbuf[:n].sort()
             gathered = True
@@ -439,7 +436,7 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
             split, f, t, exact = eval_node(rowbuf[:n], n, key, depth, X, Xb, yk, yr, w, P, S)
             t_w[ti], t_imp[ti] = node_summary(thi, P, dummy)
         if split and f == feature[v] and t == threshold[v]:
-            if depth < rd or m1 >= cache_min:
+            if has_slot(P, depth, m1):
                 if need_eval:
                     x_feat[sd] = s_feat
                     x_ncand[sd] = s_ncand
