@@ -560,9 +560,10 @@ _NOTES_DOC = """
     Exactness: after any sequence of :meth:`unlearn` calls, every tree is bitwise the tree that
     :meth:`fit` grows on the retained rows (in their original order) with the same
     ``random_state``: same features, thresholds, leaf values and predictions. Every random
-    choice is a seeded hash of the node's position and values, the statistics are exact
-    (integer counts, or double-double sums recomputed from the rows when a sum would round),
-    and a subtree is rebuilt from its retained rows wherever the split a fresh fit would
+    choice is a seeded hash of the node's position and values, every statistic has the same
+    bits on both paths (integer counts; double-double sums, recomputed from the rows when a
+    sum would round; plain sums in position order where a node keeps no statistics), and a
+    subtree is rebuilt from its retained rows wherever the split a fresh fit would
     choose differs. Forgotten rows are overwritten in the stored data and counted by no
     statistic.
 
