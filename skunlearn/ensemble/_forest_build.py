@@ -57,9 +57,9 @@ TREE_FIELDS = (
     "c_eq",  # int32: rows whose value equals the candidate
     "c_lcnt",  # int32: rows left of (<=) the candidate
     "c_lhi",  # float64 (..., n_channels): statistics left of the candidate, high part
-    "c_llo",  # float64: low part
+    "c_llo",  # float64: low part (a last axis of length 0 under integer class counts)
     "c_thi",  # float64 (n_slots, n_node_channels): the node's totals, high part
-    "c_tlo",  # float64: low part
+    "c_tlo",  # float64: low part (likewise)
     "c_exact",  # bool (n_slots,): every statistic of the slot is an exact sum
     "meta",  # int64 (4,): nodes in use, slots in use, free nodes and free slots among them
 )
@@ -100,6 +100,15 @@ def n_channels(P):
 def has_slot(P, depth, m):
     """Whether a split node at ``depth`` with ``m`` rows keeps its statistics in a slot."""
     return depth < P[P_RD] or m >= P[P_CACHE]
+
+
+@njit(cache=True, nogil=True)
+def low_channels(P):
+    """Channels of the low parts kept in slots (``c_llo``, ``c_tlo``): none when every sum is
+    an integer count, whose low parts are all zero (half the memory of the slots)."""
+    if order_free(P):
+        return 0, 0
+    return n_channels(P)
 
 
 @njit(cache=True, nogil=True)
@@ -333,10 +342,9 @@ def feature_stats(rows, m, col, yk, yr, w, mode, nc, cand, eq, lcnt, lhi, llo, b
     for j in range(nc):
         cnt += bcnt[j]
         lcnt[j] = cnt
-        if mode >= PLAIN:
+        if mode >= PLAIN:  # (the caller zeroed ``llo``, which may have no channel)
             for c in range(nch):
                 lhi[j, c] = bhi[j, c] if j == 0 else lhi[j - 1, c] + bhi[j, c]
-                llo[j, c] = 0.0
             continue
         for c in range(nch):
             if j == 0:
@@ -365,27 +373,31 @@ def split_score(lhi, llo, thi, tlo, P, rbuf):
     C = P[P_C]
     wl = 0.0
     wr = 0.0
-    if P[P_INT] and P[P_CRIT] != ENTROPY:
-        # Integer counts: the Gini sum w_l g_l + w_r g_r is w - (S_l / w_l + S_r / w_r) with
-        # S the sums of squared counts, which are exact; two divisions instead of 2C.
+    if P[P_INT]:
+        # Integer counts (no low parts): the Gini sum w_l g_l + w_r g_r is
+        # w - (S_l / w_l + S_r / w_r) with S the sums of squared counts, which are exact; two
+        # divisions instead of 2C.
         sl = 0.0
         sr = 0.0
         for k in range(C):
             a = lhi[k]
             b = thi[k] - a
+            rbuf[k] = b
             wl += a
             wr += b
             sl += a * a
             sr += b * b
         if not (wl > 0 and wr > 0):
             return np.inf
-        return -(sl / wl + sr / wr)
-    for k in range(C):
-        rbuf[k] = dd_minus_hi(thi[k], tlo[k], lhi[k], llo[k])
-        wl += lhi[k]
-        wr += rbuf[k]
-    if not (wl > 0 and wr > 0):
-        return np.inf
+        if P[P_CRIT] != ENTROPY:
+            return -(sl / wl + sr / wr)
+    else:
+        for k in range(C):
+            rbuf[k] = dd_minus_hi(thi[k], tlo[k], lhi[k], llo[k])
+            wl += lhi[k]
+            wr += rbuf[k]
+        if not (wl > 0 and wr > 0):
+            return np.inf
     if P[P_CRIT] == ENTROPY:
         el = 0.0
         er = 0.0
@@ -568,6 +580,7 @@ def build_subtree(rows_in, depth0, key0, X, Xb, yk, yr, w, P):
     m0 = rows_in.shape[0]
     KF, KT = P[P_KF], P[P_KT]
     chc, chn = n_channels(P)
+    lc, ln = low_channels(P)
     cv = 1 if P[P_REG] else P[P_C]
     cap = max(2 * m0 - 1, 1)
     feature = np.empty(cap, np.int32)
@@ -591,9 +604,9 @@ def build_subtree(rows_in, depth0, key0, X, Xb, yk, yr, w, P):
     c_eq = np.zeros((scap, KF, KT), np.int32)
     c_lcnt = np.zeros((scap, KF, KT), np.int32)
     c_lhi = np.zeros((scap, KF, KT, chc), np.float64)
-    c_llo = np.zeros((scap, KF, KT, chc), np.float64)
+    c_llo = np.zeros((scap, KF, KT, lc), np.float64)
     c_thi = np.zeros((scap, chn), np.float64)
-    c_tlo = np.zeros((scap, chn), np.float64)
+    c_tlo = np.zeros((scap, ln), np.float64)
     c_exact = np.zeros(scap, np.bool_)
     ns = 0
 
@@ -659,9 +672,11 @@ def build_subtree(rows_in, depth0, key0, X, Xb, yk, yr, w, P):
             c_eq[ns] = s_eq
             c_lcnt[ns] = s_lcnt
             c_lhi[ns] = s_lhi
-            c_llo[ns] = s_llo
+            if lc:
+                c_llo[ns] = s_llo
             c_thi[ns] = thi
-            c_tlo[ns] = tlo
+            if ln:
+                c_tlo[ns] = tlo
             c_exact[ns] = exact
             slot[v] = ns
             ns += 1

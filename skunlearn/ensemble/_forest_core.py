@@ -302,10 +302,10 @@ def drop_classes(tree, keep):
     the dropped classes have no row left, so every other number is unchanged."""
     tree = list(tree)
     tree[FIELD["value"]] = np.ascontiguousarray(tree[FIELD["value"]][:, keep])
-    for name in ("c_lhi", "c_llo"):
-        tree[FIELD[name]] = np.ascontiguousarray(tree[FIELD[name]][..., keep])
-    for name in ("c_thi", "c_tlo"):
-        tree[FIELD[name]] = np.ascontiguousarray(tree[FIELD[name]][:, keep])
+    for name in ("c_lhi", "c_llo", "c_thi", "c_tlo"):
+        a = tree[FIELD[name]]
+        if a.shape[-1]:  # low parts have no channel under integer counts
+            tree[FIELD[name]] = np.ascontiguousarray(a[..., keep])
     return tuple(tree)
 
 

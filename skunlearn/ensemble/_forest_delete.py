@@ -43,6 +43,7 @@ from skunlearn.ensemble._forest_build import (
     feature_stats,
     has_slot,
     is_pure,
+    low_channels,
     make_scratch,
     n_channels,
     node_summary,
@@ -62,6 +63,7 @@ _DEPTH_KEY = np.int64(1) << 32
 def empty_tree(P):
     KF, KT = P[P_KF], P[P_KT]
     chc, chn = n_channels(P)
+    lc, ln = low_channels(P)
     cv = 1 if P[P_REG] else P[P_C]
     return (
         np.empty(0, np.int32),
@@ -81,9 +83,9 @@ def empty_tree(P):
         np.empty((0, KF, KT), np.int32),
         np.empty((0, KF, KT), np.int32),
         np.empty((0, KF, KT, chc), np.float64),
-        np.empty((0, KF, KT, chc), np.float64),
+        np.empty((0, KF, KT, lc), np.float64),
         np.empty((0, chn), np.float64),
-        np.empty((0, chn), np.float64),
+        np.empty((0, ln), np.float64),
         np.empty(0, np.bool_),
         np.zeros(4, np.int64),
     )
@@ -159,6 +161,7 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     r = rem.shape[0]
     KF, KT = P[P_KF], P[P_KT]
     chc, chn = n_channels(P)
+    lc, ln = low_channels(P)
     cv = value.shape[1]
     msl, mss, rd, cache_min = P[P_MSL], P[P_MSS], P[P_RD], P[P_CACHE]
 
@@ -245,9 +248,9 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     x_eq = np.empty((n_side, KF, KT), np.int32)
     x_lcnt = np.empty((n_side, KF, KT), np.int32)
     x_lhi = np.empty((n_side, KF, KT, chc), np.float64)
-    x_llo = np.empty((n_side, KF, KT, chc), np.float64)
+    x_llo = np.empty((n_side, KF, KT, lc), np.float64)
     x_thi = np.empty((n_side, chn), np.float64)
-    x_tlo = np.empty((n_side, chn), np.float64)
+    x_tlo = np.empty((n_side, ln), np.float64)
     x_exact = np.empty(n_side, np.bool_)
 
     t_cnt = np.empty(nt, np.int64)
@@ -444,9 +447,11 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
                     x_eq[sd] = s_eq
                     x_lcnt[sd] = s_lcnt
                     x_lhi[sd] = s_lhi
-                    x_llo[sd] = s_llo
+                    if lc:
+                        x_llo[sd] = s_llo
                     x_thi[sd] = thi
-                    x_tlo[sd] = tlo
+                    if ln:
+                        x_tlo[sd] = tlo
                     x_exact[sd] = exact
                 t_slot[ti] = sd
             else:
@@ -602,6 +607,7 @@ def _concat(subs, P):
     and the offsets of their nodes, slots and rows."""
     KF, KT = P[P_KF], P[P_KT]
     chc, chn = n_channels(P)
+    lc, ln = low_channels(P)
     cv = 1 if P[P_REG] else P[P_C]
     n_sub = len(subs) - 1
     sub_n0 = np.zeros(n_sub + 1, np.int64)
@@ -631,9 +637,9 @@ def _concat(subs, P):
         np.empty((ns, KF, KT), np.int32),
         np.empty((ns, KF, KT), np.int32),
         np.empty((ns, KF, KT, chc), np.float64),
-        np.empty((ns, KF, KT, chc), np.float64),
+        np.empty((ns, KF, KT, lc), np.float64),
         np.empty((ns, chn), np.float64),
-        np.empty((ns, chn), np.float64),
+        np.empty((ns, ln), np.float64),
         np.empty(ns, np.bool_),
     )
     for k in range(n_sub):
@@ -669,6 +675,7 @@ def _alloc_tree(n_cap, s_cap, order, P, cv):
     """Arrays for ``n_cap`` nodes and ``s_cap`` slots, every one of them free (wiped)."""
     KF, KT = P[P_KF], P[P_KT]
     chc, chn = n_channels(P)
+    lc, ln = low_channels(P)
     return (
         np.full(n_cap, -1, np.int32),
         np.zeros(n_cap, np.float32),
@@ -687,9 +694,9 @@ def _alloc_tree(n_cap, s_cap, order, P, cv):
         np.zeros((s_cap, KF, KT), np.int32),
         np.zeros((s_cap, KF, KT), np.int32),
         np.zeros((s_cap, KF, KT, chc), np.float64),
-        np.zeros((s_cap, KF, KT, chc), np.float64),
+        np.zeros((s_cap, KF, KT, lc), np.float64),
         np.zeros((s_cap, chn), np.float64),
-        np.zeros((s_cap, chn), np.float64),
+        np.zeros((s_cap, ln), np.float64),
         np.zeros(s_cap, np.bool_),
         np.zeros(4, np.int64),
     )
@@ -844,6 +851,7 @@ def compact_tree(tree, P):
     out = _alloc_tree(n, s, tree[10], P, cv)
     KF, KT = P[P_KF], P[P_KT]
     chc, chn = n_channels(P)
+    lc, ln = low_channels(P)
     no = np.empty(0, np.int64)
     x = (
         np.empty((0, KF), np.int32),
@@ -852,9 +860,9 @@ def compact_tree(tree, P):
         np.empty((0, KF, KT), np.int32),
         np.empty((0, KF, KT), np.int32),
         np.empty((0, KF, KT, chc), np.float64),
-        np.empty((0, KF, KT, chc), np.float64),
+        np.empty((0, KF, KT, lc), np.float64),
         np.empty((0, chn), np.float64),
-        np.empty((0, chn), np.float64),
+        np.empty((0, ln), np.float64),
         np.empty(0, np.bool_),
     )
     t_val = np.empty((0, cv), np.float64)
