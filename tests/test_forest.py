@@ -222,6 +222,23 @@ def test_sample_weight(cache_min):
     run_requests(est, X, y, _requests(len(y), seed=3), sample_weight=w)
 
 
+def test_low_parts_kept_only_where_sums_can_round():
+    # Integer class counts are exact plain sums: their slots keep no low part (half the
+    # memory of a classifier's slots); fractional weights keep one per class. Exactness with
+    # and without them: test_classifier_equals_fresh_fit, test_sample_weight.
+    X, y = load_wine(return_X_y=True)
+    w = np.random.RandomState(0).uniform(0.5, 2.0, size=len(y))
+    plain = UnlearningForestClassifier(n_estimators=2, random_state=0).fit(X, y)
+    weighted = UnlearningForestClassifier(n_estimators=2, random_state=0)
+    weighted.fit(X, y, sample_weight=w)
+    for model, low in ((plain, 0), (weighted, 3)):
+        for tree in model._trees:
+            assert tree[FIELD["c_lhi"]].shape[0] > 0  # the root keeps a slot
+            assert tree[FIELD["c_lhi"]].shape[-1] == 3
+            assert tree[FIELD["c_llo"]].shape[-1] == low
+            assert tree[FIELD["c_tlo"]].shape[-1] == low
+
+
 def test_sample_weight_regression(cache_min):
     X, y = _diabetes()
     w = np.random.RandomState(1).uniform(0.1, 3.0, size=len(y))
