@@ -316,8 +316,9 @@ def feature_stats(rows, m, col, yk, yr, w, mode, nc, cand, eq, lcnt, lhi, llo, b
     """Statistics left of each candidate (rows in position order, bucketed then prefix-summed,
     as :func:`sum_mode` says); ``col`` holds the rows' values of the feature. Returns
     exactness."""
-    # Bucket ``nc`` takes the rows above every candidate (and is not used): the loop has no
-    # branch that depends on the data, whose mispredictions would cost more than the work.
+    # Bucket ``nc`` takes the rows above every candidate (and is not used): finding a row's
+    # bucket takes no branch that depends on the data, whose mispredictions would cost more
+    # than the work.
     bcnt[: nc + 1] = 0
     eq[:nc] = 0
     bhi[: nc + 1, :] = 0.0
