@@ -110,6 +110,23 @@ def _gather(order, s0, c0, removed, out):
 
 
 @njit(cache=True, nogil=True)
+def _rows_to_evaluate(order, s0, c0, removed, rowbuf, any_order, S, P):
+    """The node's retained rows gathered into ``rowbuf`` and how many, and scratch ``S`` large
+    enough to evaluate them.
+
+    A node's range is its children's, one after the other: sorted, the rows are in position
+    order, which sums that may round need. Integer class counts are exact in any order, and
+    so is the rest of the evaluation: then they are sorted only to rebuild.
+    """
+    n = _gather(order, s0, c0, removed, rowbuf)
+    if not any_order:
+        rowbuf[:n].sort()
+    if S[10].shape[0] < n:
+        S = make_scratch(P, n)
+    return n, S
+
+
+@njit(cache=True, nogil=True)
 def plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
     """:func:`_plan_tree` with its plan kept in a numba list, which crosses into Python and
     back to :func:`commit_tree` as one object (the plan holds some seventy arrays, whose
@@ -301,7 +318,6 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
         sd = t_side[ti]
         need_eval = True
         gathered = False
-        sorted_rows = False
         split = False
         f = -1
         t = np.float32(0.0)
@@ -351,15 +367,8 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
                         dirty = True
             leaf_now = m1 < mss or is_pure(x_thi[sd], P)
             if ok and dirty and not leaf_now:
-                n = _gather(order, s0, c0, removed, rowbuf)
-                sorted_rows = not any_order
-                if sorted_rows:
-                    rowbuf[:n].sort()
+                n, S = _rows_to_evaluate(order, s0, c0, removed, rowbuf, any_order, S, P)
                 gathered = True
-                if S[10].shape[0] < n:
-                    S = make_scratch(P, n)
-                    s_feat, s_ncand, s_thr, s_eq, s_lcnt, s_lhi, s_llo, thi, tlo = S[:9]
-                    rbuf = S[15]
                 kt = 1 if depth < rd else KT
                 for s in range(KF):
                     fd = x_feat[sd, s]
@@ -424,18 +433,10 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
                 x_exact[sd] = True
                 t_w[ti], t_imp[ti] = node_summary(x_thi[sd], P, dummy)
         if need_eval:
-            n = _gather(order, s0, c0, removed, rowbuf)
-            # A node's range is its children's, one after the other: sorted, the rows are in
-            # position order, which sums that may round need. Integer class counts are exact
-            # in any order, and so is the rest of the evaluation: sort only to rebuild.
-            sorted_rows = not any_order
-            if sorted_rows:
-                rowbuf[:n].sort()
+            n, S = _rows_to_evaluate(order, s0, c0, removed, rowbuf, any_order, S, P)
             gathered = True
-            if S[10].shape[0] < n:
-                S = make_scratch(P, n)
-                s_feat, s_ncand, s_thr, s_eq, s_lcnt, s_lhi, s_llo, thi, tlo = S[:9]
-                rbuf = S[15]
+            s_feat, s_ncand, s_thr, s_eq, s_lcnt, s_lhi, s_llo, thi, tlo = S[:9]
+            rbuf = S[15]
             split, f, t, exact = eval_node(rowbuf[:n], n, key, depth, X, Xb, yk, yr, w, P, S)
             t_w[ti], t_imp[ti] = node_summary(thi, P, dummy)
         if split and f == feature[v] and t == threshold[v]:
@@ -460,7 +461,7 @@ def _plan_tree(tree, rem, removed, seed, X, Xb, yk, yr, w, P):
         if not gathered:
             n = _gather(order, s0, c0, removed, rowbuf)
             rowbuf[:n].sort()
-        elif not sorted_rows:
+        elif any_order:  # gathered unsorted
             rowbuf[:n].sort()
         subs.append(build_subtree(rowbuf[:n], depth, key, X, Xb, yk, yr, w, P))
         t_repl[ti] = len(subs) - 1
