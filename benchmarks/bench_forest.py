@@ -21,8 +21,14 @@ per model:
 - ``peak/data``: peak resident memory added during fit (VmHWM after resetting it through
   ``/proc/self/clear_refs``; the compiled kernels allocate outside tracemalloc's reach) over the
   training data's bytes; ``pickle/data``: pickle size over the same bytes;
+  ``serving/data``: the pickle of ``serving_copy()`` (what prediction needs, no training
+  rows: the counterpart of scikit-learn's pickle); ``state/data``: what the forest keeps only
+  to forget, in memory (stored rows, row positions, node row ranges, cached statistics);
 - ``exact``: the unlearned forest's ``apply`` and predictions equal bitwise those of a fresh
   fit on the retained rows (the fresh fits timed for ``fit_s``).
+
+On the regression set the regressor runs a second time with ``random_depth=3``
+(``--random-depth``): the knob that trades accuracy for the cost of a deletion, spent.
 
 For comparison, sharded forests (``ShardedEnsembleClassifier(RandomForestClassifier(...))``,
 SISA, 10 and 20 shards) on the binary set: their fit, score and one-row request (a request
@@ -48,6 +54,7 @@ import time
 
 import numpy as np
 from _common import parser, peak_bytes, report
+from sklearn.base import clone
 from sklearn.datasets import make_classification, make_friedman1
 from sklearn.ensemble import RandomForestClassifier, RandomForestRegressor
 from sklearn.metrics import r2_score, roc_auc_score
@@ -74,6 +81,8 @@ COLUMNS = [
     "batch/1000x1",
     "peak/data",
     "pickle/data",
+    "serving/data",
+    "state/data",
     "exact",
 ]
 
@@ -198,29 +207,108 @@ def datasets(n_train: int, n_test: int):
 # -- one data set ---------------------------------------------------------------------------------
 
 
+def unlearning_state_bytes(forest) -> int:
+    """Bytes of what the forest keeps only to forget: stored rows, targets and weights, row
+    positions, node row ranges and cached split statistics (everything but the arrays
+    prediction reads, which a scikit-learn tree stores too), in memory."""
+    from skunlearn.ensemble._forest import _PREDICT_FIELDS
+    from skunlearn.ensemble._forest_core import FIELD
+
+    rows = sum(
+        getattr(forest, name).nbytes
+        for name in ("_X", "_yk", "_y", "_w", "_sw")
+        if isinstance(getattr(forest, name, None), np.ndarray)
+    )
+    kept = [i for name, i in FIELD.items() if name not in _PREDICT_FIELDS]
+    return rows + sum(tree[i].nbytes for tree in forest._trees for i in kept)
+
+
+def bench_forest(label, forest, X, y, X_test, y_test, regression, args, rng):
+    """Fit (timed, peak memory), sizes, one-row requests and score of one unlearnable forest;
+    returns the measurements and the rows it retains."""
+    (_, fit_first), peak = peak_resident(lambda: _clock(lambda: forest.fit(X, y)))
+    sizes = {
+        "pickle": pickle_size(forest),
+        "serving": pickle_size(forest.serving_copy()),
+        "state": unlearning_state_bytes(forest),
+    }
+    requests = rng.choice(len(y), args.requests, replace=False)
+    one = one_row_requests(forest, requests)
+    one_med, one_p95 = float(np.median(one)), float(np.percentile(one, 95))
+    forest_score = score(forest, X_test, y_test, regression)
+    print(
+        f"{label}: fit {fit_first:.2f}s, one-row median {1e3 * one_med:.2f} ms, "
+        f"p95 {1e3 * one_p95:.2f} ms, score {forest_score:.4f}",
+        flush=True,
+    )
+    keep = np.setdiff1d(np.arange(len(y)), forest.unlearned_indices_)
+    measured = dict(
+        fit_first=fit_first,
+        peak=peak,
+        one=one,
+        one_med=one_med,
+        one_p95=one_p95,
+        score=forest_score,
+        **sizes,
+    )
+    return measured, keep
+
+
+def fresh_fits(forest, measured, X_keep, y_keep, X_test, regression, args):
+    """The forest's fit time (its first fit, then fits on the retained rows) and whether the
+    unlearned forest equals bitwise the first fresh fit."""
+    fits, exact = [measured["fit_first"]], True
+    for repeat in range(1, max(args.fit_repeats, 2)):
+        fresh = clone(forest)
+        _, seconds = _clock(lambda f=fresh: f.fit(X_keep, y_keep))
+        fits.append(seconds)
+        if repeat == 1:
+            output = "predict" if regression else "predict_proba"
+            exact = bool(
+                np.array_equal(forest.apply(X_test), fresh.apply(X_test))
+                and np.array_equal(getattr(forest, output)(X_test), getattr(fresh, output)(X_test))
+            )
+        del fresh
+    return fits, exact
+
+
+def forest_row(name, model, measured, fits, exact, batch, refit, sk_score, data_bytes, args):
+    fit, one_med, one_p95 = float(np.median(fits)), measured["one_med"], measured["one_p95"]
+    return {
+        "dataset": name,
+        "model": model,
+        "score": measured["score"],
+        "d_score": 100 * (measured["score"] - sk_score),
+        "fit_s": fit,
+        "one_med_s": one_med,
+        "one_p95_s": one_p95,
+        "refit/one": refit / one_med,
+        "refit/p95": refit / one_p95,
+        "fit/one": fit / one_med,
+        "batch/1000x1": batch / (args.batch * one_med),
+        "peak/data": measured["peak"] / data_bytes,
+        "pickle/data": measured["pickle"] / data_bytes,
+        "serving/data": measured["serving"] / data_bytes,
+        "state/data": measured["state"] / data_bytes,
+        "exact": exact,
+        "batch_s": batch,
+        "batch_rows": args.batch,
+        "one_s_all": measured["one"].tolist(),
+        "fit_s_all": fits,
+    }
+
+
 def bench_dataset(name, X, y, regression, args, rng):
     X, X_test, y, y_test = train_test_split(X, y, test_size=args.n_test, random_state=0)
     data_bytes = X.nbytes + y.nbytes
-    n = len(y)
     params = dict(n_estimators=args.n_estimators, max_depth=args.max_depth, n_jobs=args.n_jobs)
     Forest = UnlearningForestRegressor if regression else UnlearningForestClassifier
     Baseline = RandomForestRegressor if regression else RandomForestClassifier
 
-    # The unlearnable forest: fit (timed, peak memory), pickle, one-row requests, score.
+    # The unlearnable forest with its defaults: fit, sizes, one-row requests, score.
     forest = Forest(random_state=0, **params)
-    (_, fit_first), peak = peak_resident(lambda: _clock(lambda: forest.fit(X, y)))
-    pickled = pickle_size(forest)
-    requests = rng.choice(n, args.requests, replace=False)
-    one = one_row_requests(forest, requests)
-    one_med, one_p95 = float(np.median(one)), float(np.percentile(one, 95))
-    forest_score = score(forest, X_test, y_test, regression)
-    keep = np.setdiff1d(np.arange(n), forest.unlearned_indices_)
+    measured, keep = bench_forest(name, forest, X, y, X_test, y_test, regression, args, rng)
     X_keep, y_keep = X[keep], y[keep]
-    print(
-        f"{name}: forest fit {fit_first:.2f}s, one-row median {1e3 * one_med:.2f} ms, "
-        f"p95 {1e3 * one_p95:.2f} ms, score {forest_score:.4f}",
-        flush=True,
-    )
 
     # scikit-learn's forest refitted on the same retained rows, what a user would run.
     refits, sk_peak = [], 0
@@ -239,25 +327,6 @@ def bench_dataset(name, X, y, regression, args, rng):
     del baseline
     print(f"{name}: scikit-learn refit {refit:.2f}s (median of {args.repeats})", flush=True)
 
-    # Fresh fits on the retained rows: the forest's fit time, and the exactness check.
-    fits, exact = [fit_first], True
-    for repeat in range(1, max(args.fit_repeats, 2)):
-        fresh = Forest(random_state=0, **params)
-        _, seconds = _clock(lambda f=fresh: f.fit(X_keep, y_keep))
-        fits.append(seconds)
-        if repeat == 1:
-            output = "predict" if regression else "predict_proba"
-            exact = bool(
-                np.array_equal(forest.apply(X_test), fresh.apply(X_test))
-                and np.array_equal(getattr(forest, output)(X_test), getattr(fresh, output)(X_test))
-            )
-        del fresh
-    fit = float(np.median(fits))
-
-    # One batch request against as many one-row requests.
-    batch_rows = rng.choice(keep, args.batch, replace=False)
-    _, batch = _clock(lambda: forest.unlearn(batch_rows))
-
     rows = [
         {
             "dataset": name,
@@ -266,29 +335,32 @@ def bench_dataset(name, X, y, regression, args, rng):
             "fit_s": refit,
             "peak/data": sk_peak / data_bytes,
             "pickle/data": sk_pickled / data_bytes,
-        },
-        {
-            "dataset": name,
-            "model": "UnlearningForest",
-            "score": forest_score,
-            "d_score": 100 * (forest_score - sk_score),
-            "fit_s": fit,
-            "one_med_s": one_med,
-            "one_p95_s": one_p95,
-            "refit/one": refit / one_med,
-            "refit/p95": refit / one_p95,
-            "fit/one": fit / one_med,
-            "batch/1000x1": batch / (args.batch * one_med),
-            "peak/data": peak / data_bytes,
-            "pickle/data": pickled / data_bytes,
-            "exact": exact,
-            "batch_s": batch,
-            "batch_rows": args.batch,
-            "one_s_all": one.tolist(),
-            "fit_s_all": fits,
             "refit_s_all": refits,
-        },
+        }
     ]
+    variants = [("UnlearningForest", forest, measured, keep)]
+    if regression and args.random_depth:
+        # The knob that trades accuracy for deletion cost, spent: more random top levels.
+        label = f"UnlearningForest(random_depth={args.random_depth})"
+        tuned = Forest(random_state=0, random_depth=args.random_depth, **params)
+        tuned_measured, tuned_keep = bench_forest(
+            f"{name}, {label}", tuned, X, y, X_test, y_test, regression, args, rng
+        )
+        variants.append((label, tuned, tuned_measured, tuned_keep))
+    for label, model, model_measured, model_keep in variants:
+        # Fresh fits on the retained rows (fit time, exactness), then one batch request
+        # against as many one-row requests.
+        fits, exact = fresh_fits(
+            model, model_measured, X[model_keep], y[model_keep], X_test, regression, args
+        )
+        batch_rows = rng.choice(model_keep, args.batch, replace=False)
+        _, batch = _clock(lambda m=model, b=batch_rows: m.unlearn(b))
+        rows.append(
+            forest_row(
+                name, label, model_measured, fits, exact, batch, refit, sk_score, data_bytes, args
+            )
+        )
+        del model
     if args.sharded or (name == "binary" and not regression):
         rows += bench_sharded(
             name, X, y, X_test, y_test, regression, params, refit, sk_score, args, rng
@@ -345,6 +417,12 @@ def main(argv=None):
         default=2,
         help="fits of the unlearnable forest (the first on all rows; default 2)",
     )
+    p.add_argument(
+        "--random-depth",
+        type=int,
+        default=3,
+        help="also run the regressor with this random_depth (0: do not; default 3)",
+    )
     p.add_argument("--skip-compile", action="store_true", help="do not measure the compile time")
     args = p.parse_args(argv)
     quick = args.quick
@@ -378,6 +456,7 @@ def main(argv=None):
         "blas_threads": 1,
         "requests": args.requests,
         "batch": args.batch,
+        "regression_random_depth": args.random_depth,
         "compile_s": compile_s,
         "cached_s": cached_s,
     }

@@ -494,6 +494,28 @@ def test_pickle_round_trip_keeps_unlearning():
     assert_same_trees(model._trees, loaded._trees, model._params)
 
 
+@pytest.mark.parametrize("regression", [False, True])
+def test_pickle_packs_what_the_layout_implies(regression, cache_min):
+    # A pickle leaves out left children, row starts, slot ids and split nodes' values (the
+    # layout fit gives implies them); loading restores every array, after rebuilds too.
+    Forest = UnlearningForestRegressor if regression else UnlearningForestClassifier
+    X, y = _regression() if regression else _ten_classes()
+    model = Forest(n_estimators=3, random_state=0).fit(X, y)
+    model.unlearn(np.arange(0, 120, 2))
+    model.unlearn([1, 3])
+    packed = model.__getstate__()["_trees"]
+    assert all(len(tree) < len(FIELD) for tree in packed)
+    loaded = pickle.loads(pickle.dumps(model))
+    assert_same_trees(loaded._trees, model._trees, model._params)
+    assert np.array_equal(loaded.predict(X), model.predict(X))
+    serving = pickle.loads(pickle.dumps(model.serving_copy()))
+    for a, b in zip(
+        serving._predict_trees, _forest._predict_view(compact_trees(model._trees, model._params))
+    ):
+        assert all(x.dtype == y.dtype and np.array_equal(x, y) for x, y in zip(a, b))
+    assert np.array_equal(serving.predict(X), model.predict(X))
+
+
 def test_outputs():
     X, y = load_iris(return_X_y=True)
     model = UnlearningForestClassifier(n_estimators=5, random_state=0).fit(X, y)

@@ -105,6 +105,13 @@ def _core():
     return _forest_core
 
 
+def _pack():
+    """Packing of trees for pickles (imports the core's layout, hence numba)."""
+    from skunlearn.ensemble import _forest_pack
+
+    return _forest_pack
+
+
 _PREDICT_FIELDS = ("feature", "threshold", "left", "right", "value", "wsum", "impurity")
 
 
@@ -418,11 +425,16 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
                 if isinstance(state.get(name), np.ndarray):
                     state[name] = state[name].copy(order="K")
             if "_trees" in state:
-                # The layout fit gives (no trace of the subtrees unlearning replaced), copied.
+                # The layout fit gives (no trace of the subtrees unlearning replaced), copied,
+                # without the arrays that layout implies.
                 trees = _core().compact_trees(state["_trees"], state["_params"])
                 trees = [(*tree[:10], tree[10].copy(), *tree[11:]) for tree in trees]
-                state["_trees"] = trees
+                state["_trees"] = [_pack().pack_tree(tree) for tree in trees]
                 state.pop("_predict_trees", None)
+            elif "_predict_trees" in state:  # a serving copy, laid out by _serving_copy
+                state["_predict_trees"] = [
+                    _pack().pack_predict(view, _PREDICT_FIELDS) for view in state["_predict_trees"]
+                ]
         return state
 
     def _serving_copy(self):
@@ -434,12 +446,17 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
 
     def __setstate__(self, state):
         super().__setstate__(state)
-        if "_trees" in state and "_predict_trees" not in state:
-            # Pickles hold the trees without room to spare (see __getstate__): give them
-            # some, so that the first requests need not lay every tree out afresh.
+        if "_trees" in state:
+            # Pickles hold the trees packed and without room to spare (see __getstate__):
+            # give them some, so that the first requests need not lay every tree out afresh.
             core = _core()
-            self._trees = [core.with_room(tree, self._params) for tree in self._trees]
+            trees = [_pack().unpack_tree(packed) for packed in self._trees]
+            self._trees = [core.with_room(tree, self._params) for tree in trees]
             self._predict_trees = _predict_view(self._trees)
+        elif "_predict_trees" in state:
+            self._predict_trees = [
+                _pack().unpack_predict(packed, _PREDICT_FIELDS) for packed in self._predict_trees
+            ]
 
     def apply(self, X):
         """Leaf of every sample in every tree.
