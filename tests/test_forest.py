@@ -239,6 +239,27 @@ def test_low_parts_kept_only_where_sums_can_round():
             assert tree[FIELD["c_tlo"]].shape[-1] == low
 
 
+def test_unit_weights_keep_no_weight_channel(cache_min):
+    # With every weight 1 the regressor's candidates keep weighted y alone (their left
+    # weight is their left row count): a third of the slots. Weights all 2 keep the weight
+    # channel and scale every sum exactly, so both grow bitwise the same trees, before and
+    # after unlearning.
+    X, y = _regression()
+    est = UnlearningForestRegressor(n_estimators=3, max_features=0.5, random_state=0)
+    unit = clone(est).fit(X, y)
+    doubled = clone(est).fit(X, y, sample_weight=np.full(len(y), 2.0))
+    for model, channels in ((unit, 1), (doubled, 2)):
+        for tree in model._trees:
+            assert tree[FIELD["c_lhi"]].shape[-1] == channels
+            assert tree[FIELD["c_llo"]].shape[-1] == channels
+    for request in _requests(len(y), seed=3):
+        for model in (unit, doubled):
+            model.unlearn(request)
+        assert np.array_equal(unit.predict(X), doubled.predict(X))
+        assert np.array_equal(unit.apply(X), doubled.apply(X))
+        assert np.array_equal(unit.feature_importances_, doubled.feature_importances_)
+
+
 def test_sample_weight_regression(cache_min):
     X, y = _diabetes()
     w = np.random.RandomState(1).uniform(0.1, 3.0, size=len(y))

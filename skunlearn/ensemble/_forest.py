@@ -217,6 +217,9 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
             regression=regression,
             # Class counts of integer weights are exact in any order: plain additions.
             integer_weights=_integer_weights(w),
+            # With every weight 1, a candidate's left weight is its left row count: the
+            # regressor's candidates keep no weight channel (a third of the slots' memory).
+            unit_weights=bool(np.all(w[w > 0] == 1.0)),
         )
         seeds = check_random_state(self.random_state).randint(_MAX_SEED, size=self.n_estimators)
         # float32 like scikit-learn's trees; "+ 0" turns -0.0 into 0.0 (one value, one hash).
@@ -275,7 +278,7 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
             w_new[keep] = self._sw[keep] * compute_sample_weight("balanced", labels[keep])
             rows = np.flatnonzero(w_new > 0)
             params = params.copy()
-            params[-1] = _integer_weights(w_new)
+            params[core.P_INT] = _integer_weights(w_new)
             new = core.fit_trees(
                 rows, seeds, X, X.view(np.uint32), yk, yr, w_new, params, self.n_jobs
             )

@@ -34,9 +34,13 @@ from numba import njit
 from skunlearn.ensemble._forest_hash import child_key, feature_hash, value_hash
 
 # Layout of the parameter vector handed to the kernels.
-P_D, P_C, P_KF, P_KT, P_MAXD, P_MSS, P_MSL, P_RD, P_CRIT, P_CACHE, P_REG, P_INT = range(12)
-# How add_row sums (:func:`sum_mode`): double-double or plain, class or regression channels.
-DD, REG, PLAIN, REG_PLAIN = 0, 1, 2, 3
+(P_D, P_C, P_KF, P_KT, P_MAXD, P_MSS, P_MSL, P_RD, P_CRIT, P_CACHE, P_REG, P_INT, P_UNIT) = range(
+    13
+)
+# How add_row sums (:func:`sum_mode`): double-double or plain (plain modes from PLAIN on),
+# class or regression channels; the REG1 modes are regression with every weight 1, whose
+# candidates keep no weight channel (the weight left of a candidate is its row count).
+DD, REG, REG1, PLAIN, REG_PLAIN, REG1_PLAIN = range(6)
 GINI, ENTROPY, SQUARED_ERROR = 0, 1, 2
 
 TREE_FIELDS = (
@@ -92,7 +96,9 @@ def dd_minus_hi(thi, tlo, lhi, llo):
 def n_channels(P):
     """Channels of the candidate statistics and of the node totals."""
     if P[P_REG]:
-        return 2, 3  # (weight, weighted y) and (weight, weighted y, weighted y^2)
+        # (weight, weighted y) and (weight, weighted y, weighted y^2); with every weight 1,
+        # a candidate's left weight is its left row count, and only weighted y is kept.
+        return (1 if P[P_UNIT] else 2), 3
     return P[P_C], P[P_C]
 
 
@@ -119,8 +125,12 @@ def sum_mode(P, cached):
     order of the additions: double-double sums (:data:`DD`, :data:`REG`), or plain sums
     (:data:`PLAIN`) under integer class weights whose total is below 2**52, where every sum is
     an exact integer. A node without a slot is always summed afresh from its rows in position
-    order, so plain sums (:data:`PLAIN`, :data:`REG_PLAIN`) are deterministic there.
+    order, so plain sums (:data:`PLAIN`, :data:`REG_PLAIN`) are deterministic there. The
+    regression modes come in two kinds: :data:`REG` and :data:`REG_PLAIN` keep a weight channel
+    in the candidates' statistics, :data:`REG1` and :data:`REG1_PLAIN` (every weight 1) do not.
     """
+    if P[P_REG] and P[P_UNIT]:
+        return REG1 if cached else REG1_PLAIN
     if P[P_REG]:
         return REG if cached else REG_PLAIN
     return PLAIN if P[P_INT] or not cached else DD
@@ -142,14 +152,14 @@ def add_row(hi, lo, p, sign, yk, yr, w, mode, node_level):
     if mode == PLAIN:
         hi[yk[p]] += wi
         return True
-    if mode == REG_PLAIN:
+    if mode == REG_PLAIN or mode == REG1_PLAIN:
         wy = wi * yr[p]
         hi[0] += wi
         hi[1] += wy
         if node_level:
             hi[2] += wy * yr[p]
         return True
-    if mode == REG:
+    if mode == REG or mode == REG1:
         h0, l0, e0 = dd_add(hi[0], lo[0], wi)
         wy = wi * yr[p]
         h1, l1, e1 = dd_add(hi[1], lo[1], wy)
@@ -183,6 +193,14 @@ def add_row_at(hi, lo, b, p, sign, yk, yr, w, mode):
         hi[b, 0] += wi
         hi[b, 1] += wi * yr[p]
         return True
+    if mode == REG1_PLAIN:
+        hi[b, 0] += wi * yr[p]
+        return True
+    if mode == REG1:
+        h, low, e = dd_add(hi[b, 0], lo[b, 0], wi * yr[p])
+        hi[b, 0] = h
+        lo[b, 0] = low
+        return e
     if mode == REG:
         h0, l0, e0 = dd_add(hi[b, 0], lo[b, 0], wi)
         h1, l1, e1 = dd_add(hi[b, 1], lo[b, 1], wi * yr[p])
@@ -336,7 +354,7 @@ def feature_stats(rows, m, col, yk, yr, w, mode, nc, cand, eq, lcnt, lhi, llo, b
         p = rows[i]
         if mode == PLAIN:
             bhi[b, yk[p]] += w[p]  # spelled out: the hottest loop of a classification fit
-        elif mode == REG_PLAIN or b < nc:  # (the exactness of bucket nc must not count)
+        elif mode >= PLAIN or b < nc:  # (the exactness of bucket nc must not count)
             exact &= add_row_at(bhi, blo, b, p, 1.0, yk, yr, w, mode)
     cnt = 0
     nch = bhi.shape[1]
@@ -361,13 +379,20 @@ def feature_stats(rows, m, col, yk, yr, w, mode, nc, cand, eq, lcnt, lhi, llo, b
 
 
 @njit(cache=True, nogil=True, inline="always")
-def split_score(lhi, llo, thi, tlo, P, rbuf):
-    """Weighted impurity of the two children (lower is better); inf if a side has no weight."""
+def split_score(lhi, llo, nl, thi, tlo, P, rbuf):
+    """Weighted impurity of the two children (lower is better); inf if a side has no weight.
+    ``nl`` is the number of rows left of the candidate."""
     if P[P_REG]:
-        wl = lhi[0]
-        sl = lhi[1]
-        wr = dd_minus_hi(thi[0], tlo[0], lhi[0], llo[0])
-        sr = dd_minus_hi(thi[1], tlo[1], lhi[1], llo[1])
+        if P[P_UNIT]:  # the same numbers as the weight channel would hold (exact counts)
+            wl = np.float64(nl)
+            wr = dd_minus_hi(thi[0], tlo[0], wl, 0.0)
+            sl = lhi[0]
+            sr = dd_minus_hi(thi[1], tlo[1], lhi[0], llo[0])
+        else:
+            wl = lhi[0]
+            sl = lhi[1]
+            wr = dd_minus_hi(thi[0], tlo[0], lhi[0], llo[0])
+            sr = dd_minus_hi(thi[1], tlo[1], lhi[1], llo[1])
         if not (wl > 0 and wr > 0):
             return np.inf
         return -(sl * sl / wl + sr * sr / wr)
@@ -436,7 +461,7 @@ def best_split(s_feat, s_ncand, s_thr, s_lcnt, s_lhi, s_llo, thi, tlo, m, P, rbu
             nl = s_lcnt[s, j]
             if nl < msl or m - nl < msl:
                 continue
-            score = split_score(s_lhi[s, j], s_llo[s, j], thi, tlo, P, rbuf)
+            score = split_score(s_lhi[s, j], s_llo[s, j], nl, thi, tlo, P, rbuf)
             if not score < np.inf:
                 continue
             t = s_thr[s, j]

@@ -35,6 +35,7 @@ from skunlearn.ensemble._forest_build import (
     P_MSS,
     P_RD,
     P_REG,
+    P_UNIT,
     TREE_FIELDS,
     build_subtree,
 )
@@ -85,8 +86,9 @@ def make_params(
     cache_min,
     regression,
     integer_weights=False,
+    unit_weights=False,
 ):
-    P = np.zeros(12, dtype=np.int64)
+    P = np.zeros(13, dtype=np.int64)
     P[P_D] = n_features
     P[P_C] = n_classes
     P[P_KF] = max_features
@@ -99,6 +101,7 @@ def make_params(
     P[P_CACHE] = cache_min
     P[P_REG] = int(regression)
     P[P_INT] = int(bool(integer_weights) and not regression)
+    P[P_UNIT] = int(bool(unit_weights) and regression)
     return P
 
 
