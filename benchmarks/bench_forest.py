@@ -272,20 +272,31 @@ def fresh_fits(forest, measured, X_keep, y_keep, X_test, regression, args):
     return fits, exact
 
 
-def forest_row(name, model, measured, fits, exact, batch, refit, sk_score, data_bytes, args):
-    fit, one_med, one_p95 = float(np.median(fits)), measured["one_med"], measured["one_p95"]
+def speed_row(name, model, model_score, sk_score, fit, one, refit):
+    """The columns every unlearning model fills: score, fit and one-row requests, as ratios
+    to scikit-learn's refit and to the model's own fit."""
+    one_med, one_p95 = float(np.median(one)), float(np.percentile(one, 95))
     return {
         "dataset": name,
         "model": model,
-        "score": measured["score"],
-        "d_score": 100 * (measured["score"] - sk_score),
+        "score": model_score,
+        "d_score": 100 * (model_score - sk_score),
         "fit_s": fit,
         "one_med_s": one_med,
         "one_p95_s": one_p95,
         "refit/one": refit / one_med,
         "refit/p95": refit / one_p95,
         "fit/one": fit / one_med,
-        "batch/1000x1": batch / (args.batch * one_med),
+        "one_s_all": np.asarray(one).tolist(),
+    }
+
+
+def forest_row(name, model, measured, fits, exact, batch, refit, sk_score, data_bytes, args):
+    fit = float(np.median(fits))
+    row = speed_row(name, model, measured["score"], sk_score, fit, measured["one"], refit)
+    return {
+        **row,
+        "batch/1000x1": batch / (args.batch * row["one_med_s"]),
         "peak/data": measured["peak"] / data_bytes,
         "pickle/data": measured["pickle"] / data_bytes,
         "serving/data": measured["serving"] / data_bytes,
@@ -293,7 +304,6 @@ def forest_row(name, model, measured, fits, exact, batch, refit, sk_score, data_
         "exact": exact,
         "batch_s": batch,
         "batch_rows": args.batch,
-        "one_s_all": measured["one"].tolist(),
         "fit_s_all": fits,
     }
 
@@ -380,22 +390,9 @@ def bench_sharded(name, X, y, X_test, y_test, regression, params, refit, sk_scor
         _, fit = _clock(lambda m=model: m.fit(X, y))
         model_score = score(model, X_test, y_test, regression)
         one = one_row_requests(model, rng.choice(len(y), args.sharded_requests, replace=False))
-        one_med, one_p95 = float(np.median(one)), float(np.percentile(one, 95))
-        print(f"{name}: sharded S={n_shards} one-row median {one_med:.2f}s", flush=True)
+        print(f"{name}: sharded S={n_shards} one-row median {np.median(one):.2f}s", flush=True)
         rows.append(
-            {
-                "dataset": name,
-                "model": f"Sharded(RF, S={n_shards})",
-                "score": model_score,
-                "d_score": 100 * (model_score - sk_score),
-                "fit_s": fit,
-                "one_med_s": one_med,
-                "one_p95_s": one_p95,
-                "refit/one": refit / one_med,
-                "refit/p95": refit / one_p95,
-                "fit/one": fit / one_med,
-                "one_s_all": one.tolist(),
-            }
+            speed_row(name, f"Sharded(RF, S={n_shards})", model_score, sk_score, fit, one, refit)
         )
     return rows
 
