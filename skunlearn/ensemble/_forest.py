@@ -432,11 +432,11 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
                 # without the arrays that layout implies.
                 trees = _core().compact_trees(state["_trees"], state["_params"])
                 trees = [(*tree[:10], tree[10].copy(), *tree[11:]) for tree in trees]
-                state["_trees"] = [_pack().pack_tree(tree) for tree in trees]
+                state["_trees"] = [_pack().pack(tree) for tree in trees]
                 state.pop("_predict_trees", None)
             elif "_predict_trees" in state:  # a serving copy, laid out by _serving_copy
                 state["_predict_trees"] = [
-                    _pack().pack_predict(view, _PREDICT_FIELDS) for view in state["_predict_trees"]
+                    _pack().pack(view, _PREDICT_FIELDS) for view in state["_predict_trees"]
                 ]
         return state
 
@@ -453,12 +453,12 @@ class _BaseUnlearningForest(UnlearnerMixin, BaseEstimator):
             # Pickles hold the trees packed and without room to spare (see __getstate__):
             # give them some, so that the first requests need not lay every tree out afresh.
             core = _core()
-            trees = [_pack().unpack_tree(packed) for packed in self._trees]
+            trees = [_pack().unpack(packed) for packed in self._trees]
             self._trees = [core.with_room(tree, self._params) for tree in trees]
             self._predict_trees = _predict_view(self._trees)
         elif "_predict_trees" in state:
             self._predict_trees = [
-                _pack().unpack_predict(packed, _PREDICT_FIELDS) for packed in self._predict_trees
+                _pack().unpack(packed, _PREDICT_FIELDS) for packed in self._predict_trees
             ]
 
     def apply(self, X):

@@ -19,57 +19,35 @@ import numpy as np
 
 from skunlearn.ensemble._forest_build import TREE_FIELDS
 
-_F = {name: i for i, name in enumerate(TREE_FIELDS)}
 _IMPLIED = ("left", "start", "slot", "value")
-# The fields a packed tree stores, in this order, then "has_slot" and the leaves' values.
-_KEPT = tuple(name for name in TREE_FIELDS if name not in _IMPLIED)
-
-# Prediction's view of a tree (see ``_forest._PREDICT_FIELDS``), packed likewise.
-_PREDICT_KEPT = ("feature", "threshold", "right", "wsum", "impurity")
 
 
-def _left(feature):
-    n = feature.shape[0]
-    return np.where(feature >= 0, np.arange(1, n + 1, dtype=np.int32), np.int32(-1))
+def pack(arrays, fields=TREE_FIELDS):
+    """Arrays of a tree laid out as ``fit`` lays it out (named by ``fields``: a whole tree, or
+    prediction's view of one), without what that layout implies: the arrays not implied, in
+    the order of ``fields``, then a flag per node for its slot (if ``fields`` has slots) and
+    the leaves' values."""
+    named = dict(zip(fields, arrays))
+    leaves = named["feature"] < 0
+    kept = tuple(named[name] for name in fields if name not in _IMPLIED)
+    has_slot = (named["slot"] >= 0,) if "slot" in named else ()
+    return (*kept, *has_slot, named["value"][leaves])
 
 
-def _leaf_value(feature, leaf_value):
-    value = np.zeros((feature.shape[0], leaf_value.shape[1]), np.float64)
-    value[feature < 0] = leaf_value
-    return value
-
-
-def pack_tree(tree):
-    """A tree laid out as ``fit`` lays it out, without the arrays that layout implies."""
-    feature = tree[_F["feature"]]
-    kept = tuple(tree[_F[name]] for name in _KEPT)
-    return (*kept, tree[_F["slot"]] >= 0, tree[_F["value"]][feature < 0])
-
-
-def unpack_tree(packed):
-    """The inverse of :func:`pack_tree`: the tree with every array of ``TREE_FIELDS``."""
-    fields = dict(zip(_KEPT, packed[: len(_KEPT)]))
-    has_slot, leaf_value = packed[len(_KEPT) :]
-    feature, count = fields["feature"], fields["count"]
-    start = np.zeros(feature.shape[0], np.int32)
-    start[1:] = np.cumsum(np.where(feature < 0, count, 0)[:-1], dtype=np.int64)
-    slot = np.where(has_slot, np.cumsum(has_slot) - 1, -1).astype(np.int32)
-    fields.update(
-        left=_left(feature), start=start, slot=slot, value=_leaf_value(feature, leaf_value)
-    )
-    return tuple(fields[name] for name in TREE_FIELDS)
-
-
-def pack_predict(view, fields):
-    """Prediction's view of a tree (arrays named by ``fields``), packed as :func:`pack_tree`."""
-    named = dict(zip(fields, view))
+def unpack(packed, fields=TREE_FIELDS):
+    """The inverse of :func:`pack`: every array of ``fields``, in their order."""
+    kept = [name for name in fields if name not in _IMPLIED]
+    named = dict(zip(kept, packed))
     feature = named["feature"]
-    return (*(named[name] for name in _PREDICT_KEPT), named["value"][feature < 0])
-
-
-def unpack_predict(packed, fields):
-    """The inverse of :func:`pack_predict`, in the order of ``fields``."""
-    named = dict(zip(_PREDICT_KEPT, packed[: len(_PREDICT_KEPT)]))
-    feature = named["feature"]
-    named.update(left=_left(feature), value=_leaf_value(feature, packed[-1]))
+    n, leaves = feature.shape[0], feature < 0
+    named["left"] = np.where(leaves, np.int32(-1), np.arange(1, n + 1, dtype=np.int32))
+    leaf_value = packed[-1]
+    named["value"] = np.zeros((n, leaf_value.shape[1]), np.float64)
+    named["value"][leaves] = leaf_value
+    if "start" in fields:
+        named["start"] = np.zeros(n, np.int32)
+        named["start"][1:] = np.cumsum(np.where(leaves, named["count"], 0)[:-1])
+    if "slot" in fields:
+        has_slot = packed[len(kept)]
+        named["slot"] = np.where(has_slot, np.cumsum(has_slot) - 1, -1).astype(np.int32)
     return tuple(named[name] for name in fields)
